@@ -1,0 +1,25 @@
+//===- g4c-opt.cpp - mlir-opt for g4c -------------------------------------===//
+//
+// Part of g4c. This file implements g4c-opt: mlir-opt with the gemma dialect,
+// the upstream dialects g4c uses, and every g4c pass registered.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Dialect/Gemma/IR/GemmaDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<g4c::gemma::GemmaDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::math::MathDialect,
+                  mlir::tensor::TensorDialect>();
+  mlir::registerTransformsPasses();
+  g4c::registerG4cPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "g4c optimizer driver\n", registry));
+}

@@ -1,0 +1,31 @@
+//===- Commands.h - the g4c driver's subcommands ----------------*- C++ -*-===//
+//
+// Part of g4c. Each subcommand of `g4c` lives in its own file, defines its
+// llvm::cl::SubCommand and options, and is listed in Commands.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_TOOLS_G4C_COMMANDS_H
+#define G4C_TOOLS_G4C_COMMANDS_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/CommandLine.h"
+
+namespace g4c {
+
+/// A subcommand of the driver: its llvm::cl registration and its entry point
+/// (returns the process exit code).
+struct DriverCommand {
+  llvm::cl::SubCommand *subCommand;
+  int (*run)();
+};
+
+/// Every subcommand, in the order `g4c --help` lists them.
+llvm::ArrayRef<DriverCommand> driverCommands();
+
+/// The option categories of all subcommands (everything else is hidden).
+llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories();
+
+} // namespace g4c
+
+#endif // G4C_TOOLS_G4C_COMMANDS_H

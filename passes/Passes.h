@@ -1,0 +1,34 @@
+//===- Passes.h - g4c passes ------------------------------------*- C++ -*-===//
+//
+// Part of g4c. Declares every g4c pass (generated from Passes.td), their
+// pattern populators, and the registration entry point.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_PASSES_PASSES_H
+#define G4C_PASSES_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
+namespace g4c {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+/// Adds the patterns that expand `gemma.softcap` into arith/math ops.
+void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
+
+/// registerG4cPasses() registers every g4c pass with the global registry (for
+/// g4c-opt and textual pipelines).
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace g4c
+
+#endif // G4C_PASSES_PASSES_H

@@ -1,0 +1,69 @@
+/*===- g4rt.h - g4c runtime C API -------------------------------*- C -*-===*\
+|*                                                                          *|
+|* Part of g4c. The C ABI of the tiny runtime that compiled Gemma 4 models   *|
+|* link against. Conventions: every name starts with g4_; calls return a    *|
+|* g4_status; out_ parameters come last; the caller supplies memory; nothing *|
+|* allocates after initialisation.                                          *|
+|*                                                                          *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef G4RT_H
+#define G4RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===----------------------------------------------------------------------===*
+ * Status codes
+ *===----------------------------------------------------------------------===*/
+
+/** Result of every runtime call. G4_OK is zero, so `if (status)` tests
+ *  for failure. */
+typedef enum g4_status {
+  G4_OK = 0,
+  G4_INVALID_ARGUMENT = 1, /**< a parameter is null, zero or out of range */
+  G4_OUT_OF_MEMORY = 2,    /**< the caller-provided memory is too small */
+  G4_IO_ERROR = 3,         /**< a file could not be opened, mapped or read */
+  G4_FORMAT_ERROR = 4,     /**< a file's contents are not what was expected */
+} g4_status;
+
+/** Returns a static, human-readable name for |status| ("ok",
+ *  "invalid argument", ...); "unknown status" for values outside the enum. */
+const char *g4_status_string(g4_status status);
+
+/*===----------------------------------------------------------------------===*
+ * Arena: static bump allocation over caller-provided memory
+ *===----------------------------------------------------------------------===*/
+
+/** A bump allocator over one caller-owned block. The compiler plans every
+ *  buffer's offset statically; the arena hands out the blocks it planned
+ *  (KV caches, activations) once at session creation. Plain data: it can
+ *  live on the stack or in static storage and needs no release. */
+typedef struct g4_arena {
+  uint8_t *base;   /**< start of the caller's block */
+  size_t capacity; /**< size of the block in bytes */
+  size_t used;     /**< bytes handed out so far, including padding */
+} g4_arena;
+
+/** Initialises |out_arena| over the |capacity| bytes at |buffer|. The
+ *  memory stays owned by the caller and must outlive the arena. */
+g4_status g4_arena_init(void *buffer, size_t capacity, g4_arena *out_arena);
+
+/** Hands out |size| bytes aligned to |alignment| (a power of two) from
+ *  |arena|. Fails with G4_OUT_OF_MEMORY, leaving |arena| unchanged, when
+ *  the block has no room. */
+g4_status g4_arena_allocate(g4_arena *arena, size_t size, size_t alignment,
+                            void **out_pointer);
+
+/** Forgets every allocation of |arena|; its memory is handed out again. */
+g4_status g4_arena_reset(g4_arena *arena);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* G4RT_H */

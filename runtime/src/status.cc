@@ -1,0 +1,23 @@
+//===- status.cc - g4rt status strings ------------------------------------===//
+//
+// Part of g4c. This file implements g4_status_string.
+//
+//===----------------------------------------------------------------------===//
+
+#include "g4rt.h"
+
+extern "C" const char *g4_status_string(g4_status status) {
+  switch (status) {
+  case G4_OK:
+    return "ok";
+  case G4_INVALID_ARGUMENT:
+    return "invalid argument";
+  case G4_OUT_OF_MEMORY:
+    return "out of memory";
+  case G4_IO_ERROR:
+    return "i/o error";
+  case G4_FORMAT_ERROR:
+    return "format error";
+  }
+  return "unknown status";
+}
