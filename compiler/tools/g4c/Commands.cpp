@@ -7,14 +7,29 @@
 
 #include "compiler/tools/g4c/Commands.h"
 
+#include "llvm/Support/WithColor.h"
+
 namespace g4c {
 
-llvm::ArrayRef<DriverCommand> driverCommands() { return {}; }
+llvm::ArrayRef<DriverCommand> driverCommands() {
+  static const DriverCommand commands[] = {
+      {&inspectCommand, runInspect},
+      {&makeCheckpointCommand, runMakeCheckpoint},
+  };
+  return commands;
+}
 
 llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
-  static llvm::cl::OptionCategory generalCategory("g4c options");
-  static const llvm::cl::OptionCategory *categories[] = {&generalCategory};
+  static const llvm::cl::OptionCategory *categories[] = {
+      &inspectCategory, &makeCheckpointCategory};
   return categories;
+}
+
+int reportError(llvm::Error error) {
+  llvm::handleAllErrors(std::move(error), [](const llvm::ErrorInfoBase &info) {
+    llvm::WithColor::error(llvm::errs(), "g4c") << info.message() << "\n";
+  });
+  return 1;
 }
 
 } // namespace g4c

@@ -10,6 +10,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
 
 namespace g4c {
 
@@ -19,6 +20,17 @@ struct DriverCommand {
   llvm::cl::SubCommand *subCommand;
   int (*run)();
 };
+
+// One entry point and option category per subcommand (in its own file).
+extern llvm::cl::SubCommand inspectCommand;
+extern llvm::cl::OptionCategory inspectCategory;
+int runInspect();
+extern llvm::cl::SubCommand makeCheckpointCommand;
+extern llvm::cl::OptionCategory makeCheckpointCategory;
+int runMakeCheckpoint();
+
+/// Prints |error| as "g4c: error: ..." and returns exit code 1.
+int reportError(llvm::Error error);
 
 /// Every subcommand, in the order `g4c --help` lists them.
 llvm::ArrayRef<DriverCommand> driverCommands();
