@@ -11,6 +11,7 @@
 #include "compiler/Checkpoint/SafeTensors.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
@@ -120,6 +121,32 @@ Error parseTensorEntry(const ErrorReporter &fail, StringRef name,
   return Error::success();
 }
 
+/// llvm::json keeps one of two equal keys silently; safetensors forbids
+/// duplicate names. Returns the first top-level key of |header| (valid JSON)
+/// that occurs twice, as written (escapes not decoded).
+std::optional<std::string> findDuplicateTopLevelKey(StringRef header) {
+  llvm::StringSet<> seen;
+  int depth = 0;
+  for (size_t i = 0; i < header.size(); ++i) {
+    char c = header[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '"') {
+      size_t start = ++i;
+      while (i < header.size() && header[i] != '"')
+        i += header[i] == '\\' ? 2 : 1;
+      StringRef text = header.slice(start, std::min(i, header.size()));
+      size_t next = header.find_first_not_of(" \t\r\n", i + 1);
+      bool isKey = next != StringRef::npos && header[next] == ':';
+      if (depth == 1 && isKey && !seen.insert(text).second)
+        return text.str();
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 Expected<std::unique_ptr<SafeTensorsFile>>
@@ -165,6 +192,8 @@ SafeTensorsFile::parse(StringRef path,
   const llvm::json::Object *root = json->getAsObject();
   if (!root)
     return fail("header is not a JSON object");
+  if (std::optional<std::string> duplicate = findDuplicateTopLevelKey(header))
+    return fail("duplicate tensor name '" + *duplicate + "' in the header");
 
   std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
   file->filePath = path.str();
