@@ -288,8 +288,33 @@ Error parseTextConfig(const FieldReader &r, TextConfig &t) {
   return Error::success();
 }
 
+/// No real dimension comes near this; larger values would overflow the
+/// products later stages compute (shapes, byte counts).
+constexpr int64_t kMaxDimension = int64_t(1) << 24;
+
 /// Checks the cross-field invariants every later stage relies on.
 Error validateTextConfig(const FieldReader &r, const TextConfig &t) {
+  for (auto [field, value] :
+       {std::pair<StringRef, int64_t>{"vocab_size", t.vocabSize},
+        {"hidden_size", t.hiddenSize},
+        {"intermediate_size", t.intermediateSize},
+        {"num_hidden_layers", t.numHiddenLayers},
+        {"num_attention_heads", t.numAttentionHeads},
+        {"num_key_value_heads", t.numKeyValueHeads},
+        {"num_global_key_value_heads", t.numGlobalKeyValueHeads.value_or(1)},
+        {"head_dim", t.headDim},
+        {"global_head_dim", t.globalHeadDim},
+        {"sliding_window", t.slidingWindow},
+        {"max_position_embeddings", t.maxPositionEmbeddings},
+        {"hidden_size_per_layer_input", t.hiddenSizePerLayerInput},
+        {"vocab_size_per_layer_input", t.vocabSizePerLayerInput},
+        {"num_experts", t.numExperts},
+        {"top_k_experts", t.topKExperts},
+        {"moe_intermediate_size", t.moeIntermediateSize}})
+    if (value > kMaxDimension)
+      return r.fail(field, llvm::formatv("{0} is larger than any Gemma 4 "
+                                         "dimension (limit {1})",
+                                         value, kMaxDimension));
   if (int64_t(t.layerTypes.size()) != t.numHiddenLayers)
     return r.fail("layer_types",
                   llvm::formatv("has {0} entries but num_hidden_layers is {1}",

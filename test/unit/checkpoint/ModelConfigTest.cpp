@@ -199,6 +199,8 @@ const BadConfigCase kBadConfigs[] = {
      "rms_norm_eps: expected > 0, got 0"},
     {"bool_as_string", [](json::Object &t, json::Object &) { t["use_double_wide_mlp"] = "yes"; },
      "use_double_wide_mlp: expected true or false"},
+    {"absurd_dimension", [](json::Object &t, json::Object &) { t["hidden_size_per_layer_input"] = int64_t(1) << 40; },
+     "hidden_size_per_layer_input: 1099511627776 is larger than any Gemma 4 dimension"},
     {"no_text_config", [](json::Object &, json::Object &top) { top.erase("text_config"); },
      "no 'text_config' object"},
 };
