@@ -15,13 +15,14 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
   static const DriverCommand commands[] = {
       {&inspectCommand, runInspect},
       {&makeCheckpointCommand, runMakeCheckpoint},
+      {&referenceCommand, runReference},
   };
   return commands;
 }
 
 llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
   static const llvm::cl::OptionCategory *categories[] = {
-      &inspectCategory, &makeCheckpointCategory};
+      &inspectCategory, &makeCheckpointCategory, &referenceCategory};
   return categories;
 }
 

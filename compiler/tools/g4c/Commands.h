@@ -28,6 +28,9 @@ int runInspect();
 extern llvm::cl::SubCommand makeCheckpointCommand;
 extern llvm::cl::OptionCategory makeCheckpointCategory;
 int runMakeCheckpoint();
+extern llvm::cl::SubCommand referenceCommand;
+extern llvm::cl::OptionCategory referenceCategory;
+int runReference();
 
 /// Prints |error| as "g4c: error: ..." and returns exit code 1.
 int reportError(llvm::Error error);

@@ -11,6 +11,7 @@
 #include "compiler/Checkpoint/CheckpointGenerator.h"
 #include "compiler/Checkpoint/SafeTensorsWriter.h"
 #include "compiler/Checkpoint/TensorManifest.h"
+#include "test/unit/TestCheckpoints.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -23,42 +24,10 @@
 #include <cstring>
 
 using namespace g4c;
+using g4c::testing::generate;
+using g4c::testing::TempDir;
 
 namespace {
-
-/// A fresh temporary directory, removed with everything in it at the end.
-class TempDir {
-public:
-  TempDir() {
-    EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("g4c-test", path));
-  }
-  ~TempDir() { llvm::sys::fs::remove_directories(path); }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<256> joined(path);
-    llvm::sys::path::append(joined, name);
-    return std::string(joined);
-  }
-
-private:
-  llvm::SmallString<256> path;
-};
-
-std::string generate(const TempDir &dir, llvm::StringRef preset, DType dtype,
-                     uint64_t shardBytes = 0, bool textOnly = false,
-                     uint64_t seed = 7) {
-  GeneratorOptions options;
-  options.preset = preset.str();
-  options.seed = seed;
-  options.dtype = dtype;
-  options.shardBytes = shardBytes;
-  options.textOnly = textOnly;
-  options.outputDirectory = dir.file("ckpt");
-  std::string ignored;
-  llvm::raw_string_ostream progress(ignored);
-  llvm::Error error = generateCheckpoint(options, progress);
-  EXPECT_FALSE(bool(error)) << llvm::toString(std::move(error));
-  return options.outputDirectory;
-}
 
 float readElement(const CheckpointTensor &tensor, uint64_t index) {
   const uint8_t *bytes = tensor.data().data();
@@ -220,12 +189,7 @@ TEST(Generator, RealSizeShapesWithReducedWidth) {
   options.overrides.numKvSharedLayers = 0;
   options.overrides.vocabSize = 1024;
   options.dtype = DType::BF16;
-  options.outputDirectory = dir.file("e2b");
-  std::string ignored;
-  llvm::raw_string_ostream progress(ignored);
-  llvm::Error error = generateCheckpoint(options, progress);
-  ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
-  auto checkpoint = Checkpoint::open(options.outputDirectory);
+  auto checkpoint = Checkpoint::open(generate(dir, options));
   ASSERT_TRUE(bool(checkpoint)) << llvm::toString(checkpoint.takeError());
   EXPECT_FALSE(bool((*checkpoint)->validateTensors()));
   auto q = (*checkpoint)->lookup("layers.4.self_attn.q_proj.weight");
