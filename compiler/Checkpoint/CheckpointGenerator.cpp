@@ -88,12 +88,15 @@ void encode(float value, DType dtype, uint8_t *out) {
   }
 }
 
-Error writeJson(llvm::StringRef path, llvm::json::Value value) {
+/// Writes |path| through |write|; reports open, content and write errors.
+Error writeFile(llvm::StringRef path,
+                llvm::function_ref<Error(llvm::raw_ostream &)> write) {
   std::error_code error;
   llvm::raw_fd_ostream out(path, error);
   if (error)
     return makeError(path + ": cannot write: " + error.message());
-  out << llvm::formatv("{0:2}", value) << "\n";
+  if (Error contentError = write(out))
+    return contentError;
   out.close();
   if (out.has_error()) {
     std::error_code writeError = out.error();
@@ -193,21 +196,27 @@ Error writeCheckpointFiles(const GeneratorOptions &options,
                                        [&](uint64_t n) { bar.advance(n); }))
       return error;
   }
-  if (shards.size() > 1)
-    if (Error error = writeJson(
-            path("model.safetensors.index.json"),
-            llvm::json::Object{
-                {"metadata", llvm::json::Object{{"total_size", totalBytes}}},
-                {"weight_map", std::move(weightMap)}}))
+  if (shards.size() > 1) {
+    llvm::json::Value index = llvm::json::Object{
+        {"metadata", llvm::json::Object{{"total_size", totalBytes}}},
+        {"weight_map", std::move(weightMap)}};
+    if (Error error = writeFile(path("model.safetensors.index.json"),
+                                [&](llvm::raw_ostream &os) {
+                                  os << llvm::formatv("{0:2}", index) << "\n";
+                                  return Error::success();
+                                }))
       return error;
+  }
 
-  llvm::Expected<llvm::json::Value> tokenizer =
-      makeSyntheticTokenizer(config.text.vocabSize);
-  if (!tokenizer)
-    return tokenizer.takeError();
-  if (Error error = writeJson(path("tokenizer.json"), std::move(*tokenizer)))
+  if (Error error = writeFile(path("tokenizer.json"), [&](llvm::raw_ostream &os) {
+        return writeSyntheticTokenizer(os, config.text.vocabSize);
+      }))
     return error;
-  return writeJson(path("config.json"), std::move(configJson));
+  return writeFile(path("config.json"), [&](llvm::raw_ostream &os) {
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(configJson)))
+       << "\n";
+    return Error::success();
+  });
 }
 
 } // namespace

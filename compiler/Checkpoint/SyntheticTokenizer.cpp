@@ -9,6 +9,7 @@
 #include "compiler/Checkpoint/SyntheticTokenizer.h"
 
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
@@ -61,7 +62,7 @@ std::vector<std::string> utf8Characters(llvm::StringRef text) {
 
 } // namespace
 
-llvm::Expected<json::Value> makeSyntheticTokenizer(int64_t vocabSize) {
+llvm::Error writeSyntheticTokenizer(llvm::raw_ostream &os, int64_t vocabSize) {
   std::vector<std::string> pieces(static_cast<size_t>(vocabSize));
   std::vector<bool> special(static_cast<size_t>(vocabSize), false);
   llvm::StringSet<> used;
@@ -105,7 +106,7 @@ llvm::Expected<json::Value> makeSyntheticTokenizer(int64_t vocabSize) {
 
   // Greedy BPE: merge the most frequent adjacent pair until the vocabulary
   // is full or no pair occurs twice.
-  json::Array merges;
+  std::vector<std::string> merges;
   size_t room = free - queue.size();
   while (merges.size() < room) {
     std::map<std::pair<std::string, std::string>, int> counts;
@@ -142,55 +143,71 @@ llvm::Expected<json::Value> makeSyntheticTokenizer(int64_t vocabSize) {
                                 : llvm::formatv("<unused{0}>", unused++).str();
   }
 
-  json::Object vocab;
-  json::Array addedTokens;
-  for (int64_t id = 0; id < vocabSize; ++id) {
-    vocab[pieces[id]] = id;
-    if (special[id] || llvm::StringRef(pieces[id]).starts_with("<unused"))
-      addedTokens.push_back(json::Object{{"id", id},
-                                         {"content", pieces[id]},
-                                         {"single_word", false},
-                                         {"lstrip", false},
-                                         {"rstrip", false},
-                                         {"normalized", false},
-                                         {"special", true}});
-  }
-
-  json::Object pattern{{"String", " "}};
-  return json::Object{
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", std::move(addedTokens)},
-      {"normalizer", json::Object{{"type", "Replace"},
-                                  {"pattern", json::Object{{"String", " "}}},
-                                  {"content", kSpace}}},
-      {"pre_tokenizer", json::Object{{"type", "Split"},
-                                     {"pattern", std::move(pattern)},
-                                     {"behavior", "MergedWithPrevious"},
-                                     {"invert", false}}},
-      {"post_processor", nullptr},
-      {"decoder",
-       json::Object{
-           {"type", "Sequence"},
-           {"decoders",
-            json::Array{json::Object{{"type", "Replace"},
-                                     {"pattern",
-                                      json::Object{{"String", kSpace}}},
-                                     {"content", " "}},
-                        json::Object{{"type", "ByteFallback"}},
-                        json::Object{{"type", "Fuse"}}}}}},
-      {"model", json::Object{{"type", "BPE"},
-                             {"dropout", nullptr},
-                             {"unk_token", "<unk>"},
-                             {"continuing_subword_prefix", nullptr},
-                             {"end_of_word_suffix", nullptr},
-                             {"fuse_unk", true},
-                             {"byte_fallback", true},
-                             {"ignore_merges", false},
-                             {"vocab", std::move(vocab)},
-                             {"merges", std::move(merges)}}},
+  auto isAdded = [&](int64_t id) {
+    return special[id] || llvm::StringRef(pieces[id]).starts_with("<unused");
   };
+  auto replace = [](json::OStream &out, const char *from, const char *to) {
+    out.object([&] {
+      out.attribute("type", "Replace");
+      out.attributeObject("pattern", [&] { out.attribute("String", from); });
+      out.attribute("content", to);
+    });
+  };
+  json::OStream out(os);
+  out.object([&] {
+    out.attribute("version", "1.0");
+    out.attribute("truncation", nullptr);
+    out.attribute("padding", nullptr);
+    out.attributeArray("added_tokens", [&] {
+      for (int64_t id = 0; id < vocabSize; ++id)
+        if (isAdded(id))
+          out.object([&] {
+            out.attribute("id", id);
+            out.attribute("content", pieces[id]);
+            for (const char *flag :
+                 {"single_word", "lstrip", "rstrip", "normalized"})
+              out.attribute(flag, false);
+            out.attribute("special", true);
+          });
+    });
+    out.attributeBegin("normalizer");
+    replace(out, " ", kSpace);
+    out.attributeEnd();
+    out.attributeObject("pre_tokenizer", [&] {
+      out.attribute("type", "Split");
+      out.attributeObject("pattern", [&] { out.attribute("String", " "); });
+      out.attribute("behavior", "MergedWithPrevious");
+      out.attribute("invert", false);
+    });
+    out.attribute("post_processor", nullptr);
+    out.attributeObject("decoder", [&] {
+      out.attribute("type", "Sequence");
+      out.attributeArray("decoders", [&] {
+        replace(out, kSpace, " ");
+        out.object([&] { out.attribute("type", "ByteFallback"); });
+        out.object([&] { out.attribute("type", "Fuse"); });
+      });
+    });
+    out.attributeObject("model", [&] {
+      out.attribute("type", "BPE");
+      out.attribute("dropout", nullptr);
+      out.attribute("unk_token", "<unk>");
+      out.attribute("continuing_subword_prefix", nullptr);
+      out.attribute("end_of_word_suffix", nullptr);
+      out.attribute("fuse_unk", true);
+      out.attribute("byte_fallback", true);
+      out.attribute("ignore_merges", false);
+      out.attributeObject("vocab", [&] {
+        for (int64_t id = 0; id < vocabSize; ++id)
+          out.attribute(pieces[id], id);
+      });
+      out.attributeArray("merges", [&] {
+        for (const std::string &merge : merges)
+          out.value(merge);
+      });
+    });
+  });
+  return llvm::Error::success();
 }
 
 } // namespace g4c

@@ -10,15 +10,17 @@
 #define G4C_CHECKPOINT_SYNTHETICTOKENIZER_H
 
 #include "llvm/Support/Error.h"
-#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace g4c {
 
-/// A tokenizer.json with exactly |vocabSize| entries: Gemma's special tokens
-/// at their real ids where they fit, the 256 byte-fallback pieces, the
-/// characters and BPE merges learned from a small built-in English corpus,
-/// and <unusedN> fillers. Fails if |vocabSize| is too small to hold them.
-llvm::Expected<llvm::json::Value> makeSyntheticTokenizer(int64_t vocabSize);
+/// Streams a tokenizer.json with exactly |vocabSize| entries to |os|:
+/// Gemma's special tokens at their real ids where they fit, the 256
+/// byte-fallback pieces, the characters and BPE merges learned from a small
+/// built-in English corpus, and <unusedN> fillers. Fails, writing nothing,
+/// if |vocabSize| is too small to hold them. Memory stays proportional to
+/// the vocabulary, not to a JSON tree of it.
+llvm::Error writeSyntheticTokenizer(llvm::raw_ostream &os, int64_t vocabSize);
 
 } // namespace g4c
 

@@ -443,7 +443,7 @@ ReferenceModel::forward(ArrayRef<int64_t> tokens, ForwardTrace *trace) const {
   if (trace) {
     trace->embeddings = x;
     trace->perLayerInputs.assign(L, std::vector<float>(size_t(T * P)));
-    for (int64_t i = 0; i < L; ++i)
+    for (int64_t i = 0; P > 0 && i < L; ++i)
       for (int64_t p = 0; p < T; ++p)
         std::copy_n(&ple[(p * L + i) * P], P,
                     &trace->perLayerInputs[i][p * P]);
