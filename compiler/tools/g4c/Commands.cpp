@@ -13,6 +13,7 @@ namespace g4c {
 
 llvm::ArrayRef<DriverCommand> driverCommands() {
   static const DriverCommand commands[] = {
+      {&importCommand, runImport},
       {&inspectCommand, runInspect},
       {&makeCheckpointCommand, runMakeCheckpoint},
       {&referenceCommand, runReference},
@@ -22,7 +23,8 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
 
 llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
   static const llvm::cl::OptionCategory *categories[] = {
-      &inspectCategory, &makeCheckpointCategory, &referenceCategory};
+      &importCategory, &inspectCategory, &makeCheckpointCategory,
+      &referenceCategory};
   return categories;
 }
 

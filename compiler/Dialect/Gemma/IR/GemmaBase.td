@@ -8,6 +8,8 @@
 #ifndef G4C_DIALECT_GEMMA_IR_GEMMABASE_TD
 #define G4C_DIALECT_GEMMA_IR_GEMMABASE_TD
 
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
 include "mlir/IR/OpBase.td"
 
 def Gemma_Dialect : Dialect {
@@ -21,6 +23,26 @@ def Gemma_Dialect : Dialect {
     shape-specialised kernel calls.
   }];
   let cppNamespace = "::g4c::gemma";
+  let useDefaultAttributePrinterParser = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attention kind
+//===----------------------------------------------------------------------===//
+
+def Gemma_AttentionKind : I32EnumAttr<"AttentionKind",
+    "which tokens a layer's attention sees", [
+      I32EnumAttrCase<"Sliding", 0, "sliding">,
+      I32EnumAttrCase<"Full", 1, "full">
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::g4c::gemma";
+}
+
+def Gemma_AttentionKindAttr
+    : EnumAttr<Gemma_Dialect, Gemma_AttentionKind, "attention_kind"> {
+  let summary = "sliding-window (local) or full (global) attention";
+  let assemblyFormat = "`<` $value `>`";
 }
 
 class Gemma_Op<string mnemonic, list<Trait> traits = []>

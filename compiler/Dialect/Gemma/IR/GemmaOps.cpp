@@ -13,6 +13,288 @@ using namespace mlir;
 using namespace g4c::gemma;
 
 //===----------------------------------------------------------------------===//
+// Shape checks shared by the verifiers
+//===----------------------------------------------------------------------===//
+
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(shape, os, ", ");
+  os << "]";
+  return text;
+}
+
+/// Fails with "expected <what> of shape [..], got [..]" unless |value|'s
+/// static shape is |expected|.
+static LogicalResult expectShape(Operation *op, StringRef what, Value value,
+                                 ArrayRef<int64_t> expected) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == expected)
+    return success();
+  return op->emitOpError("expected ")
+         << what << " of shape " << formatShape(expected) << ", got "
+         << formatShape(type.getShape());
+}
+
+static ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+/// Activations are static [T, d] matrices.
+static LogicalResult expectMatrix(Operation *op, StringRef what, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() == 2 && type.hasStaticShape())
+    return success();
+  return op->emitOpError("expected ")
+         << what << " to be a static [T, d] matrix, got " << type;
+}
+
+//===----------------------------------------------------------------------===//
+// WeightRefOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+WeightRefOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto weight =
+      symbolTable.lookupNearestSymbolFrom<WeightOp>(*this, getNameAttr());
+  if (!weight)
+    return emitOpError("'") << getName() << "' does not name a gemma.weight";
+  if (weight.getType() != getResult().getType())
+    return emitOpError("expected type ")
+           << weight.getType() << " of weight '" << getName() << "', got "
+           << getResult().getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbedOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbedOp::verify() {
+  if (!(getScale().convertToDouble() > 0))
+    return emitOpError("expected scale > 0, got ")
+           << getScale().convertToDouble();
+  ArrayRef<int64_t> table = shapeOf(getTable());
+  if (table.size() != 2)
+    return emitOpError("expected a [vocab, d] table, got rank ")
+           << table.size();
+  return expectShape(*this, "result", getResult(),
+                     {shapeOf(getTokens())[0], table[1]});
+}
+
+//===----------------------------------------------------------------------===//
+// PerLayerInputsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PerLayerInputsOp::verify() {
+  if (failed(expectMatrix(*this, "embeddings", getEmbeddings())))
+    return failure();
+  ArrayRef<int64_t> result = shapeOf(getResult());
+  if (result.size() != 3)
+    return emitOpError("expected a [T, L, P] result, got rank ")
+           << result.size();
+  const int64_t T = result[0], L = result[1], P = result[2];
+  const int64_t d = shapeOf(getEmbeddings())[1];
+  if (shapeOf(getTokens())[0] != T || shapeOf(getEmbeddings())[0] != T)
+    return emitOpError("expected ") << T << " tokens and embedding rows";
+  ArrayRef<int64_t> table = shapeOf(getTable());
+  if (table.size() != 2 || table[1] != L * P)
+    return emitOpError("expected a [vocab, ")
+           << L * P << "] table (L * P), got " << formatShape(table);
+  if (failed(expectShape(*this, "projection", getProjection(), {L * P, d})) ||
+      failed(expectShape(*this, "norm", getNorm(), {P})))
+    return failure();
+  if (!(getTableScale().convertToDouble() > 0))
+    return emitOpError("expected table_scale > 0");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+/// Checks that kv_owner names an earlier KV-owning layer of the same kind
+/// and geometry in the same block.
+static LogicalResult verifyKvOwner(AttentionOp op) {
+  AttentionOp owner;
+  for (Operation &other : *op->getBlock())
+    if (auto attention = dyn_cast<AttentionOp>(other))
+      if (attention.getLayer() == op.getKvOwner())
+        owner = attention;
+  if (!owner)
+    return op.emitOpError("kv_owner ")
+           << op.getKvOwner() << " names no attention op in this block";
+  if (!owner.ownsKv())
+    return op.emitOpError("kv_owner ")
+           << op.getKvOwner() << " does not own a KV cache (it reads layer "
+           << owner.getKvOwner() << "'s)";
+  if (owner.getKind() != op.getKind())
+    return op.emitOpError("expected kv_owner ")
+           << op.getKvOwner() << " to be a " << stringifyAttentionKind(op.getKind())
+           << " layer, got " << stringifyAttentionKind(owner.getKind());
+  if (owner.getHeadDim() != op.getHeadDim() ||
+      owner.getNumKvHeads() != op.getNumKvHeads())
+    return op.emitOpError("expected the KV geometry of kv_owner ")
+           << op.getKvOwner() << " (" << owner.getNumKvHeads() << " x "
+           << owner.getHeadDim() << "), got " << op.getNumKvHeads() << " x "
+           << op.getHeadDim();
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())))
+    return failure();
+  const int64_t d = shapeOf(getInput())[1];
+  const int64_t hd = getHeadDim(), Hq = getNumHeads(), Hkv = getNumKvHeads();
+  if (hd <= 0 || Hq <= 0 || Hkv <= 0)
+    return emitOpError("expected positive head_dim, num_heads and "
+                       "num_kv_heads");
+  if (Hq % Hkv != 0)
+    return emitOpError("expected num_heads (")
+           << Hq << ") to be a multiple of num_kv_heads (" << Hkv << ")";
+  if (getKind() == AttentionKind::Sliding && getWindow() <= 0)
+    return emitOpError("expected window > 0 on a sliding layer, got ")
+           << getWindow();
+  if (getKind() == AttentionKind::Full && getWindow() != 0)
+    return emitOpError("expected window 0 on a full layer, got ")
+           << getWindow();
+  if (getRotaryDims() < 0 || getRotaryDims() > hd || getRotaryDims() % 2)
+    return emitOpError("expected an even rotary_dims in [0, ")
+           << hd << "], got " << getRotaryDims();
+  if (!(getRopeTheta().convertToDouble() > 0))
+    return emitOpError("expected rope_theta > 0");
+  if (failed(expectShape(*this, "q_proj", getQProj(), {Hq * hd, d})) ||
+      failed(expectShape(*this, "o_proj", getOProj(), {d, Hq * hd})) ||
+      failed(expectShape(*this, "q_norm", getQNorm(), {hd})))
+    return failure();
+  if (getKProj() &&
+      failed(expectShape(*this, "k_proj", getKProj(), {Hkv * hd, d})))
+    return failure();
+  if (getVProj() &&
+      failed(expectShape(*this, "v_proj", getVProj(), {Hkv * hd, d})))
+    return failure();
+  if (getKNorm() && failed(expectShape(*this, "k_norm", getKNorm(), {hd})))
+    return failure();
+  if (getVProj() && getKEqV())
+    return emitOpError("expected no v_proj on a k_eq_v layer");
+  if (getKvOwner() < 0 || getKvOwner() > getLayer())
+    return emitOpError("expected kv_owner in [0, ")
+           << getLayer() << "], got " << getKvOwner();
+  if (ownsKv()) {
+    if (!getKProj() || !getKNorm())
+      return emitOpError("expected k_proj and k_norm on a layer that owns "
+                         "its KV cache");
+    if (!getVProj() && !getKEqV())
+      return emitOpError("expected v_proj (the layer is not k_eq_v)");
+    return success();
+  }
+  return verifyKvOwner(*this);
+}
+
+//===----------------------------------------------------------------------===//
+// MLPOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MLPOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())))
+    return failure();
+  const int64_t d = shapeOf(getInput())[1];
+  ArrayRef<int64_t> gate = shapeOf(getGate());
+  if (gate.size() != 2 || gate[1] != d)
+    return emitOpError("expected a [width, ") << d << "] gate, got "
+                                             << formatShape(gate);
+  const int64_t width = gate[0];
+  if (failed(expectShape(*this, "up", getUp(), {width, d})) ||
+      failed(expectShape(*this, "down", getDown(), {d, width})))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MoEOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())))
+    return failure();
+  const int64_t d = shapeOf(getInput())[1];
+  ArrayRef<int64_t> router = shapeOf(getRouter());
+  if (router.size() != 2 || router[1] != d)
+    return emitOpError("expected a [experts, ")
+           << d << "] router, got " << formatShape(router);
+  const int64_t E = router[0];
+  ArrayRef<int64_t> down = shapeOf(getDown());
+  if (down.size() != 3)
+    return emitOpError("expected a [experts, d, width] down, got ")
+           << formatShape(down);
+  const int64_t I = down[2];
+  if (failed(expectShape(*this, "router_scale", getRouterScale(), {d})) ||
+      failed(expectShape(*this, "per_expert_scale", getPerExpertScale(),
+                         {E})) ||
+      failed(expectShape(*this, "gate_up", getGateUp(), {E, 2 * I, d})) ||
+      failed(expectShape(*this, "down", getDown(), {E, d, I})))
+    return failure();
+  if (getTopK() < 1 || getTopK() > E)
+    return emitOpError("expected top_k in [1, ")
+           << E << "], got " << getTopK();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PerLayerInputOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PerLayerInputOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())))
+    return failure();
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  ArrayRef<int64_t> ple = shapeOf(getPerLayerInputs());
+  if (ple.size() != 3 || ple[0] != x[0])
+    return emitOpError("expected [")
+           << x[0] << ", L, P] per-layer inputs, got " << formatShape(ple);
+  const int64_t d = x[1], L = ple[1], P = ple[2];
+  if (getLayer() < 0 || getLayer() >= L)
+    return emitOpError("expected layer in [0, ")
+           << L << "), got " << getLayer();
+  if (failed(expectShape(*this, "gate", getGate(), {P, d})) ||
+      failed(expectShape(*this, "projection", getProjection(), {d, P})) ||
+      failed(expectShape(*this, "norm", getNorm(), {d})))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LayerScaleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerScaleOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())))
+    return failure();
+  return expectShape(*this, "scalar", getScalar(), {1});
+}
+
+//===----------------------------------------------------------------------===//
+// LogitsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LogitsOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())))
+    return failure();
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  ArrayRef<int64_t> embedding = shapeOf(getEmbedding());
+  if (embedding.size() != 2 || embedding[1] != x[1])
+    return emitOpError("expected a [vocab, ")
+           << x[1] << "] embedding, got " << formatShape(embedding);
+  if (failed(expectShape(*this, "norm", getNorm(), {x[1]})) ||
+      failed(expectShape(*this, "result", getResult(), {x[0], embedding[0]})))
+    return failure();
+  if (getSoftcap() && !(getSoftcap()->convertToDouble() > 0))
+    return emitOpError("expected softcap > 0, got ")
+           << getSoftcap()->convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // RMSNormOp
 //===----------------------------------------------------------------------===//
 

@@ -11,8 +11,13 @@
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "compiler/Dialect/Gemma/IR/GemmaOpsEnums.h.inc"
+#define GET_ATTRDEF_CLASSES
+#include "compiler/Dialect/Gemma/IR/GemmaOpsAttributes.h.inc"
 
 #define GET_OP_CLASSES
 #include "compiler/Dialect/Gemma/IR/GemmaOps.h.inc"

@@ -8,8 +8,320 @@
 #define G4C_DIALECT_GEMMA_IR_GEMMAOPS_TD
 
 include "compiler/Dialect/Gemma/IR/GemmaBase.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+/// A weight operand: a ranked tensor of the checkpoint's float types.
+def Gemma_WeightTensor : RankedTensorOf<[F32, F16, BF16]>;
+/// An activation: f32 [T, d] (or other ranks for PLE and logits).
+def Gemma_Activation : RankedTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_WeightOp : Gemma_Op<"weight", [Symbol]> {
+  let summary = "a checkpoint tensor, by reference";
+  let description = [{
+    Declares one weight of the model: its symbol, its type (shape and the
+    checkpoint's dtype), the tensor's name in the checkpoint and the file
+    holding it. The data stays in the checkpoint; the weight packer streams
+    it from there. Together the `gemma.weight` ops of a module are its
+    weight table.
+
+    ```mlir
+    gemma.weight @layers_0_q_proj : tensor<2048x1536xbf16>
+        = "model.language_model.layers.0.self_attn.q_proj.weight"
+        in "model-00001-of-00002.safetensors"
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<Gemma_WeightTensor>:$type,
+                       StrAttr:$source, StrAttr:$file);
+  let assemblyFormat = [{
+    $sym_name `:` $type `=` $source `in` $file attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// WeightRefOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_WeightRefOp : Gemma_Op<"weight_ref",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the value of a gemma.weight";
+  let description = [{
+    Produces the tensor a `gemma.weight` declares; its type must match.
+
+    ```mlir
+    %wq = gemma.weight_ref @layers_0_q_proj : tensor<2048x1536xbf16>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs Gemma_WeightTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// EmbedOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_EmbedOp : Gemma_Op<"embed", [Pure]> {
+  let summary = "token embedding times the rounded sqrt(d) scale";
+  let description = [{
+    `h0[t] = table[tokens[t]] * scale`, where `scale` is sqrt(d) rounded to
+    the table's dtype (39.25 for d = 1536 in bf16).
+
+    ```mlir
+    %h0 = gemma.embed %tokens table(%E : tensor<262144x1536xbf16>)
+        {scale = 3.925000e+01 : f64} : tensor<7xi32> -> tensor<7x1536xf32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I32]>:$tokens, Gemma_WeightTensor:$table,
+                       F64Attr:$scale);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $tokens `table` `(` $table `:` type($table) `)` attr-dict
+    `:` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// PerLayerInputsOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_PerLayerInputsOp : Gemma_Op<"per_layer_inputs", [Pure]> {
+  let summary = "Per-Layer Embeddings: every layer's [T, P] input";
+  let description = [{
+    E2B/E4B only. Combines the token-identity part (a row of the PLE table
+    times the rounded sqrt(P) `table_scale`; multimodal placeholder ids read
+    row 0) and the context part (`h0 @ projection^T * d^-1/2`, RMSNorm over P
+    with `norm`): `(context + token) * 2^-1/2`, shaped [T, L, P].
+
+    ```mlir
+    %ple = gemma.per_layer_inputs %tokens, %h0 table(%t : tensor<262144x8960xbf16>)
+        projection(%p : tensor<8960x1536xbf16>) norm(%n : tensor<256xbf16>)
+        {table_scale = 1.600000e+01 : f64}
+        : tensor<7xi32>, tensor<7x1536xf32> -> tensor<7x35x256xf32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I32]>:$tokens, Gemma_Activation:$embeddings,
+                       Gemma_WeightTensor:$table, Gemma_WeightTensor:$projection,
+                       Gemma_WeightTensor:$norm, F64Attr:$table_scale,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $tokens `,` $embeddings `table` `(` $table `:` type($table) `)`
+    `projection` `(` $projection `:` type($projection) `)`
+    `norm` `(` $norm `:` type($norm) `)` attr-dict
+    `:` type($tokens) `,` type($embeddings) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_AttentionOp : Gemma_Op<"attention",
+    [AttrSizedOperandSegments, AllTypesMatch<["input", "result"]>]> {
+  let summary = "one layer's self-attention, output projection included";
+  let description = [{
+    Attention of decoder layer `layer` over its normed input (§2.4): q
+    projection, per-head q RMSNorm, RoPE (`rope_theta`, the first
+    `rotary_dims` / 2 pairs of each head rotate); K/V from this layer's own
+    projections (k RMSNorm + RoPE, no-scale v RMSNorm; with `k_eq_v` V comes
+    from the K projection) or, when `kv_owner` names an earlier layer, that
+    layer's cached K/V; GQA with scaling 1.0; causal, and on sliding layers
+    only keys with `q - k < window`; then `o_proj`. Positions are
+    `start + t`. The op reads and appends to the KV cache of `kv_owner`, so
+    it is not pure.
+
+    ```mlir
+    %o = gemma.attention %a at %start q(%wq : tensor<64x64xbf16>)
+        o(%wo : tensor<64x64xbf16>) q_norm(%qn : tensor<32xbf16>)
+        k(%wk : tensor<32x64xbf16>) v(%wv : tensor<32x64xbf16>)
+        k_norm(%kn : tensor<32xbf16>)
+        {layer = 2 : i64, kind = #gemma<attention_kind<full>>, head_dim = 32 : i64,
+         num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 0 : i64,
+         rope_theta = 1.000000e+06 : f64, rotary_dims = 8 : i64,
+         kv_owner = 2 : i64, k_eq_v = false} : tensor<5x64xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Index:$start,
+                       Gemma_WeightTensor:$q_proj, Gemma_WeightTensor:$o_proj,
+                       Gemma_WeightTensor:$q_norm,
+                       Optional<Gemma_WeightTensor>:$k_proj,
+                       Optional<Gemma_WeightTensor>:$v_proj,
+                       Optional<Gemma_WeightTensor>:$k_norm,
+                       I64Attr:$layer, Gemma_AttentionKindAttr:$kind,
+                       I64Attr:$head_dim, I64Attr:$num_heads,
+                       I64Attr:$num_kv_heads, I64Attr:$window,
+                       F64Attr:$rope_theta, I64Attr:$rotary_dims,
+                       I64Attr:$kv_owner, BoolAttr:$k_eq_v,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `at` $start
+    `q` `(` $q_proj `:` type($q_proj) `)`
+    `o` `(` $o_proj `:` type($o_proj) `)`
+    `q_norm` `(` $q_norm `:` type($q_norm) `)`
+    (`k` `(` $k_proj^ `:` type($k_proj) `)`)?
+    (`v` `(` $v_proj^ `:` type($v_proj) `)`)?
+    (`k_norm` `(` $k_norm^ `:` type($k_norm) `)`)?
+    attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether this layer computes and caches its own K/V.
+    bool ownsKv() { return getKvOwner() == getLayer(); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// MLPOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_MLPOp : Gemma_Op<"mlp",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "gated GELU (tanh) feed-forward";
+  let description = [{
+    `(gelu_tanh(x @ gate^T) * (x @ up^T)) @ down^T`, width I (§2.5).
+
+    ```mlir
+    %f = gemma.mlp %x gate(%g : tensor<128x64xbf16>) up(%u : tensor<128x64xbf16>)
+        down(%d : tensor<64x128xbf16>) : tensor<5x64xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Gemma_WeightTensor:$gate,
+                       Gemma_WeightTensor:$up, Gemma_WeightTensor:$down);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `gate` `(` $gate `:` type($gate) `)` `up` `(` $up `:` type($up) `)`
+    `down` `(` $down `:` type($down) `)` attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// MoEOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_MoEOp : Gemma_Op<"moe",
+    [Pure, AllTypesMatch<["input", "router_input", "result"]>]> {
+  let summary = "mixture of experts with Gemma 4's router";
+  let description = [{
+    §2.6: the router normalises `router_input` (the un-normalised residual)
+    without scale, multiplies by `router_scale * d^-1/2`, projects to E
+    logits, softmaxes, keeps the `top_k` largest, renormalises them and
+    multiplies by `per_expert_scale`; each chosen expert is a gated GELU of
+    width I on `input` (`gate_up` [E, 2I, d], `down` [E, d, I]).
+
+    ```mlir
+    %e = gemma.moe %xn router_input(%x) router(%r : tensor<8x64xbf16>)
+        router_scale(%rs : tensor<64xbf16>) per_expert_scale(%pe : tensor<8xbf16>)
+        gate_up(%gu : tensor<8x64x64xbf16>) down(%dn : tensor<8x64x32xbf16>)
+        {top_k = 2 : i64} : tensor<5x64xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Gemma_Activation:$router_input,
+                       Gemma_WeightTensor:$router, Gemma_WeightTensor:$router_scale,
+                       Gemma_WeightTensor:$per_expert_scale,
+                       Gemma_WeightTensor:$gate_up, Gemma_WeightTensor:$down,
+                       I64Attr:$top_k,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `router_input` `(` $router_input `)`
+    `router` `(` $router `:` type($router) `)`
+    `router_scale` `(` $router_scale `:` type($router_scale) `)`
+    `per_expert_scale` `(` $per_expert_scale `:` type($per_expert_scale) `)`
+    `gate_up` `(` $gate_up `:` type($gate_up) `)`
+    `down` `(` $down `:` type($down) `)` attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// PerLayerInputOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_PerLayerInputOp : Gemma_Op<"per_layer_input",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "inject layer `layer`'s PLE slice into the residual";
+  let description = [{
+    §2.3: `x + RMSNorm((gelu_tanh(x @ gate^T) * ple[:, layer, :]) @
+    projection^T; norm)`.
+
+    ```mlir
+    %y = gemma.per_layer_input %x, %ple gate(%g : tensor<16x64xbf16>)
+        projection(%p : tensor<64x16xbf16>) norm(%n : tensor<64xbf16>)
+        {layer = 3 : i64} : tensor<5x64xf32>, tensor<5x6x16xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Gemma_Activation:$per_layer_inputs,
+                       Gemma_WeightTensor:$gate, Gemma_WeightTensor:$projection,
+                       Gemma_WeightTensor:$norm, I64Attr:$layer,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $per_layer_inputs `gate` `(` $gate `:` type($gate) `)`
+    `projection` `(` $projection `:` type($projection) `)`
+    `norm` `(` $norm `:` type($norm) `)` attr-dict
+    `:` type($input) `,` type($per_layer_inputs)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LayerScaleOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_LayerScaleOp : Gemma_Op<"layer_scale",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "multiply the residual stream by the learned layer scalar";
+  let description = [{
+    ```mlir
+    %y = gemma.layer_scale %x scalar(%s : tensor<1xbf16>) : tensor<5x64xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Gemma_WeightTensor:$scalar);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `scalar` `(` $scalar `:` type($scalar) `)` attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LogitsOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_LogitsOp : Gemma_Op<"logits", [Pure]> {
+  let summary = "final norm, tied LM head and soft cap";
+  let description = [{
+    §2.9: `softcap * tanh((RMSNorm(x; norm) @ embedding^T) / softcap)`, the
+    LM head being the unscaled embedding table. Without `softcap`, no cap.
+
+    ```mlir
+    %z = gemma.logits %x norm(%n : tensor<64xbf16>) embedding(%E : tensor<512x64xbf16>)
+        {softcap = 3.000000e+01 : f64} : tensor<5x64xf32> -> tensor<5x512xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Gemma_WeightTensor:$norm,
+                       Gemma_WeightTensor:$embedding,
+                       OptionalAttr<F64Attr>:$softcap,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `norm` `(` $norm `:` type($norm) `)`
+    `embedding` `(` $embedding `:` type($embedding) `)` attr-dict
+    `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // RMSNormOp
