@@ -32,7 +32,8 @@ struct ExpandSoftcap : OpRewritePattern<gemma::SoftcapOp> {
     auto elementType = cast<FloatType>(type.getElementType());
     Location loc = op.getLoc();
     auto capValue = DenseElementsAttr::get(
-        type, rewriter.getFloatAttr(elementType, op.getCap().convertToDouble()));
+        type,
+        rewriter.getFloatAttr(elementType, op.getCap().convertToDouble()));
     Value cap = arith::ConstantOp::create(rewriter, loc, capValue);
     Value scaled = arith::DivFOp::create(rewriter, loc, op.getInput(), cap);
     Value squashed = math::TanhOp::create(rewriter, loc, scaled);
@@ -41,8 +42,7 @@ struct ExpandSoftcap : OpRewritePattern<gemma::SoftcapOp> {
   }
 };
 
-struct ExpandSoftcapPass
-    : impl::ExpandSoftcapPassBase<ExpandSoftcapPass> {
+struct ExpandSoftcapPass : impl::ExpandSoftcapPassBase<ExpandSoftcapPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateExpandSoftcapPatterns(patterns);

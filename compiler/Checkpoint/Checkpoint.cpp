@@ -8,6 +8,7 @@
 
 #include "compiler/Checkpoint/Checkpoint.h"
 #include "compiler/Checkpoint/TensorManifest.h"
+#include "compiler/Support/Error.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -23,10 +24,6 @@ namespace g4c {
 using llvm::Error;
 using llvm::Expected;
 using llvm::StringRef;
-
-static Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message.str());
-}
 
 StringRef stripModelPrefix(StringRef name) {
   if (name.consume_front("model.language_model."))
@@ -54,12 +51,12 @@ static Expected<std::map<std::string, std::vector<std::string>>>
 readIndex(StringRef indexPath) {
   auto buffer = llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
   if (!buffer)
-    return makeError(indexPath + ": cannot read: " +
-                     buffer.getError().message());
+    return makeError(indexPath +
+                     ": cannot read: " + buffer.getError().message());
   Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
   if (!json)
-    return makeError(indexPath + ": not valid JSON: " +
-                     toString(json.takeError()));
+    return makeError(indexPath +
+                     ": not valid JSON: " + toString(json.takeError()));
   const llvm::json::Object *root = json->getAsObject();
   const llvm::json::Object *weightMap =
       root ? root->getObject("weight_map") : nullptr;
@@ -150,6 +147,16 @@ Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(StringRef directory) {
   return std::move(checkpoint);
 }
 
+Expected<std::unique_ptr<Checkpoint>>
+Checkpoint::openValidated(StringRef directory) {
+  Expected<std::unique_ptr<Checkpoint>> checkpoint = open(directory);
+  if (!checkpoint)
+    return checkpoint.takeError();
+  if (Error error = (*checkpoint)->validateTensors())
+    return std::move(error);
+  return checkpoint;
+}
+
 std::optional<CheckpointTensor> Checkpoint::lookup(StringRef name) const {
   auto it = tensorsByName.find(name);
   if (it == tensorsByName.end())
@@ -162,7 +169,8 @@ Checkpoint::allTensors() const {
   std::vector<std::pair<std::string, CheckpointTensor>> all;
   for (const auto &entry : tensorsByName)
     all.emplace_back(entry.first().str(), entry.second);
-  llvm::sort(all, [](const auto &a, const auto &b) { return a.first < b.first; });
+  llvm::sort(all,
+             [](const auto &a, const auto &b) { return a.first < b.first; });
   return all;
 }
 
@@ -193,8 +201,8 @@ Error Checkpoint::validateTensors() const {
   for (const auto &entry : tensorsByName) {
     StringRef name = entry.first();
     bool decoder = name.starts_with("layers.") || !name.contains('.') ||
-                   name.starts_with("embed_tokens") || name.starts_with("norm.") ||
-                   name.starts_with("per_layer_");
+                   name.starts_with("embed_tokens") ||
+                   name.starts_with("norm.") || name.starts_with("per_layer_");
     if (decoder && !expected.contains(name))
       problems.push_back("unexpected tensor '" + entry.second.info->name +
                          "' (not part of the architecture config.json "

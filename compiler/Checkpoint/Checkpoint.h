@@ -36,6 +36,10 @@ public:
   static llvm::Expected<std::unique_ptr<Checkpoint>>
   open(llvm::StringRef directory);
 
+  /// open() followed by validateTensors(): the checkpoint a compiler can use.
+  static llvm::Expected<std::unique_ptr<Checkpoint>>
+  openValidated(llvm::StringRef directory);
+
   /// Checks that every tensor the config implies is present with its
   /// expected shape and a float dtype; lists every difference in one error.
   llvm::Error validateTensors() const;

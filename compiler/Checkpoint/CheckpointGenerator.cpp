@@ -14,6 +14,7 @@
 #include "compiler/Checkpoint/SafeTensorsWriter.h"
 #include "compiler/Checkpoint/SyntheticTokenizer.h"
 #include "compiler/Checkpoint/TensorManifest.h"
+#include "compiler/Support/Error.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -21,18 +22,12 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
-#include <cstring>
 
 namespace g4c {
 
 using llvm::Error;
 
 namespace {
-
-Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
 
 uint64_t mix64(uint64_t x) { // splitmix64 finaliser
   x += 0x9e3779b97f4a7c15ull;
@@ -68,24 +63,6 @@ float shapeValue(const TensorSpec &spec, float u) {
     return 1.0f + 0.5f * u;
   }
   return u;
-}
-
-void encode(float value, DType dtype, uint8_t *out) {
-  switch (dtype) {
-  case DType::BF16: {
-    uint16_t bits = floatToBf16(value);
-    std::memcpy(out, &bits, 2);
-    return;
-  }
-  case DType::F16: {
-    uint16_t bits = floatToF16(value);
-    std::memcpy(out, &bits, 2);
-    return;
-  }
-  default:
-    std::memcpy(out, &value, 4);
-    return;
-  }
 }
 
 /// Writes |path| through |write|; reports open, content and write errors.
@@ -169,11 +146,10 @@ Error writeCheckpointFiles(const GeneratorOptions &options,
   llvm::json::Object weightMap;
   for (size_t s = 0; s < shards.size(); ++s) {
     std::string fileName =
-        shards.size() == 1
-            ? std::string("model.safetensors")
-            : llvm::formatv("model-{0:5}-of-{1:5}.safetensors", s + 1,
-                            shards.size())
-                  .str();
+        shards.size() == 1 ? std::string("model.safetensors")
+                           : llvm::formatv("model-{0:5}-of-{1:5}.safetensors",
+                                           s + 1, shards.size())
+                                 .str();
     std::replace(fileName.begin(), fileName.end(), ' ', '0');
     std::vector<TensorToWrite> shardTensors;
     std::vector<const TensorSpec *> shardSpecs;
@@ -189,7 +165,7 @@ Error writeCheckpointFiles(const GeneratorOptions &options,
       uint64_t nameHash = hashName(options.seed, spec.name);
       for (size_t offset = 0; offset < bytes.size(); offset += elementSize) {
         float u = uniformFromHash(mix64(nameHash + cursor[index]++));
-        encode(shapeValue(spec, u), options.dtype, bytes.data() + offset);
+        storeFloat(shapeValue(spec, u), options.dtype, bytes.data() + offset);
       }
     };
     if (Error error = writeSafeTensors(path(fileName), shardTensors, source,
@@ -208,9 +184,10 @@ Error writeCheckpointFiles(const GeneratorOptions &options,
       return error;
   }
 
-  if (Error error = writeFile(path("tokenizer.json"), [&](llvm::raw_ostream &os) {
-        return writeSyntheticTokenizer(os, config.text.vocabSize);
-      }))
+  if (Error error =
+          writeFile(path("tokenizer.json"), [&](llvm::raw_ostream &os) {
+            return writeSyntheticTokenizer(os, config.text.vocabSize);
+          }))
     return error;
   return writeFile(path("config.json"), [&](llvm::raw_ostream &os) {
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(configJson)))
@@ -229,12 +206,12 @@ Error generateCheckpoint(const GeneratorOptions &options,
                          llvm::raw_ostream &progress) {
   if (!isFloatWeightDType(options.dtype))
     return makeError("--dtype must be bf16, f16 or f32");
-  llvm::Expected<llvm::json::Object> configJson = makePresetConfig(
-      options.preset, options.overrides,
-      options.dtype == DType::F32   ? "float32"
-      : options.dtype == DType::F16 ? "float16"
-                                    : "bfloat16",
-      options.textOnly);
+  llvm::Expected<llvm::json::Object> configJson =
+      makePresetConfig(options.preset, options.overrides,
+                       options.dtype == DType::F32   ? "float32"
+                       : options.dtype == DType::F16 ? "float16"
+                                                     : "bfloat16",
+                       options.textOnly);
   if (!configJson)
     return configJson.takeError();
   // Validate exactly what will be written, through the reader's parser.
@@ -259,17 +236,20 @@ Error generateCheckpoint(const GeneratorOptions &options,
   // Same parent directory as the output, so the final rename is atomic.
   if (std::error_code error =
           llvm::sys::fs::createUniqueDirectory(out + ".partial", temporary))
-    return makeError(out + ": cannot create a temporary directory beside "
-                           "it: " + error.message());
-  Error written = writeCheckpointFiles(options, temporary,
-                                       std::move(*configJson), *config,
-                                       progress);
+    return makeError(out +
+                     ": cannot create a temporary directory beside "
+                     "it: " +
+                     error.message());
+  Error written = writeCheckpointFiles(
+      options, temporary, std::move(*configJson), *config, progress);
   if (!written) {
     if (llvm::sys::fs::exists(out))
       llvm::sys::fs::remove(out); // empty directory, checked above
     if (std::error_code error = llvm::sys::fs::rename(temporary, out))
-      written = makeError(out + ": cannot move the finished checkpoint into "
-                                "place: " + error.message());
+      written = makeError(out +
+                          ": cannot move the finished checkpoint into "
+                          "place: " +
+                          error.message());
   }
   if (written) {
     llvm::sys::fs::remove_directories(temporary);

@@ -159,4 +159,35 @@ float roundToDType(float value, DType dtype) {
   }
 }
 
+float loadFloat(const uint8_t *data, DType dtype, uint64_t index) {
+  switch (dtype) {
+  case DType::BF16:
+  case DType::F16: {
+    uint16_t bits;
+    std::memcpy(&bits, data + 2 * index, 2);
+    return dtype == DType::BF16 ? bf16ToFloat(bits) : f16ToFloat(bits);
+  }
+  default: {
+    float value;
+    std::memcpy(&value, data + 4 * index, 4);
+    return value;
+  }
+  }
+}
+
+void storeFloat(float value, DType dtype, uint8_t *out) {
+  switch (dtype) {
+  case DType::BF16:
+  case DType::F16: {
+    uint16_t bits =
+        dtype == DType::BF16 ? floatToBf16(value) : floatToF16(value);
+    std::memcpy(out, &bits, 2);
+    return;
+  }
+  default:
+    std::memcpy(out, &value, 4);
+    return;
+  }
+}
+
 } // namespace g4c

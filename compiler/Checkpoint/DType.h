@@ -56,6 +56,12 @@ uint16_t floatToF16(float value);
 /// Rounds |value| to the precision of |dtype| (F32, F16 or BF16) and back.
 float roundToDType(float value, DType dtype);
 
+/// Element |index| of little-endian |data| of |dtype| (F32, F16 or BF16).
+float loadFloat(const uint8_t *data, DType dtype, uint64_t index);
+
+/// Stores |value| as one element of |dtype| (F32, F16 or BF16) at |out|.
+void storeFloat(float value, DType dtype, uint8_t *out);
+
 } // namespace g4c
 
 #endif // G4C_CHECKPOINT_DTYPE_H

@@ -36,9 +36,11 @@ public:
       : path(path), section(std::move(section)), object(object) {}
 
   Error fail(StringRef field, const llvm::Twine &message) const {
-    std::string where = section.empty() ? field.str() : section + "." + field.str();
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   (path + ": " + where + ": " + message).str());
+    std::string where =
+        section.empty() ? field.str() : section + "." + field.str();
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        (path + ": " + where + ": " + message).str());
   }
 
   bool has(StringRef field) const {
@@ -71,8 +73,8 @@ public:
     if (Error error = readInt(field, out, true))
       return error;
     if (out <= 0)
-      return fail(field, llvm::formatv("expected a positive integer, got {0}",
-                                       out));
+      return fail(field,
+                  llvm::formatv("expected a positive integer, got {0}", out));
     return Error::success();
   }
   Error readDouble(StringRef field, double &out) const {
@@ -154,9 +156,9 @@ Error parseRope(const FieldReader &parent, StringRef kindName,
   if (!params)
     return parent.fail("rope_parameters",
                        "missing required object '" + kindName + "'");
-  FieldReader reader(parent.filePath(),
-                     parent.sectionName() + ".rope_parameters." + kindName.str(),
-                     *params);
+  FieldReader reader(
+      parent.filePath(),
+      parent.sectionName() + ".rope_parameters." + kindName.str(), *params);
   if (Error error = reader.readString("rope_type", rope.ropeType))
     return error;
   if (rope.ropeType != "default" && rope.ropeType != "proportional")
@@ -167,8 +169,8 @@ Error parseRope(const FieldReader &parent, StringRef kindName,
   if (Error error = reader.readDouble("rope_theta", rope.theta))
     return error;
   if (!(rope.theta > 0))
-    return reader.fail("rope_theta", llvm::formatv("expected > 0, got {0}",
-                                                   rope.theta));
+    return reader.fail("rope_theta",
+                       llvm::formatv("expected > 0, got {0}", rope.theta));
   if (Error error =
           reader.readDouble("partial_rotary_factor", rope.partialRotaryFactor))
     return error;
@@ -200,13 +202,13 @@ Error parseTextConfig(const FieldReader &r, TextConfig &t) {
   t.maxPositionEmbeddings = 0;
   if (Error error = r.readInt("global_head_dim", t.globalHeadDim, false))
     return error;
-  if (Error error = r.readInt("num_global_key_value_heads",
-                              t.numGlobalKeyValueHeads))
+  if (Error error =
+          r.readInt("num_global_key_value_heads", t.numGlobalKeyValueHeads))
     return error;
   if (Error error = r.readInt("sliding_window", t.slidingWindow, false))
     return error;
-  if (Error error = r.readInt("max_position_embeddings",
-                              t.maxPositionEmbeddings, false))
+  if (Error error =
+          r.readInt("max_position_embeddings", t.maxPositionEmbeddings, false))
     return error;
   if (Error error = r.readInt("hidden_size_per_layer_input",
                               t.hiddenSizePerLayerInput, false))
@@ -214,19 +216,19 @@ Error parseTextConfig(const FieldReader &r, TextConfig &t) {
   if (Error error = r.readInt("vocab_size_per_layer_input",
                               t.vocabSizePerLayerInput, false))
     return error;
-  if (Error error = r.readInt("num_kv_shared_layers", t.numKvSharedLayers,
-                              false))
+  if (Error error =
+          r.readInt("num_kv_shared_layers", t.numKvSharedLayers, false))
     return error;
   if (Error error = r.readInt("num_experts", t.numExperts, false))
     return error;
   if (Error error = r.readInt("top_k_experts", t.topKExperts, false))
     return error;
   // Early converted configs call the expert width expert_intermediate_size.
-  if (Error error = r.readInt("expert_intermediate_size",
-                              t.moeIntermediateSize, false))
+  if (Error error =
+          r.readInt("expert_intermediate_size", t.moeIntermediateSize, false))
     return error;
-  if (Error error = r.readInt("moe_intermediate_size", t.moeIntermediateSize,
-                              false))
+  if (Error error =
+          r.readInt("moe_intermediate_size", t.moeIntermediateSize, false))
     return error;
   if (Error error = r.readInt("pad_token_id", t.padTokenId, false))
     return error;
@@ -249,8 +251,8 @@ Error parseTextConfig(const FieldReader &r, TextConfig &t) {
     return error;
   if (Error error = r.readDouble("initializer_range", t.initializerRange))
     return error;
-  if (Error error = r.readDouble("final_logit_softcapping",
-                                 t.finalLogitSoftcapping))
+  if (Error error =
+          r.readDouble("final_logit_softcapping", t.finalLogitSoftcapping))
     return error;
   if (Error error = r.readString("hidden_activation", t.hiddenActivation))
     return error;
@@ -338,9 +340,9 @@ Error validateTextConfig(const FieldReader &r, const TextConfig &t) {
                   llvm::formatv("expected a value in [0, {0}), got {1}",
                                 t.numHiddenLayers, t.numKvSharedLayers));
   if (t.hiddenSizePerLayerInput < 0)
-    return r.fail("hidden_size_per_layer_input",
-                  llvm::formatv("expected >= 0, got {0}",
-                                t.hiddenSizePerLayerInput));
+    return r.fail(
+        "hidden_size_per_layer_input",
+        llvm::formatv("expected >= 0, got {0}", t.hiddenSizePerLayerInput));
   if (t.hiddenSizePerLayerInput > 0 && t.vocabSizePerLayerInput <= 0)
     return r.fail("vocab_size_per_layer_input",
                   llvm::formatv("expected a positive integer, got {0}",
@@ -394,9 +396,9 @@ Error deriveLayerFacts(const FieldReader &r, ModelConfig &config) {
     facts.headDim = full ? t.globalHeadDim : t.headDim;
     facts.numQueryHeads = t.numAttentionHeads;
     facts.kEqV = full && t.attentionKEqV;
-    facts.numKvHeads = facts.kEqV
-                           ? t.numGlobalKeyValueHeads.value_or(t.numKeyValueHeads)
-                           : t.numKeyValueHeads;
+    facts.numKvHeads =
+        facts.kEqV ? t.numGlobalKeyValueHeads.value_or(t.numKeyValueHeads)
+                   : t.numKeyValueHeads;
     if (facts.numQueryHeads % facts.numKvHeads != 0)
       return r.fail("num_attention_heads",
                     llvm::formatv("{0} query heads are not a multiple of the "
@@ -501,8 +503,8 @@ Expected<ModelConfig> ModelConfig::parse(StringRef path, StringRef text) {
     if (Error error = topReader.readInt(field, *slot))
       return std::move(error);
   if (textObject != top && topReader.has("eos_token_id"))
-    if (Error error = topReader.readIntList("eos_token_id",
-                                            config.text.eosTokenIds))
+    if (Error error =
+            topReader.readIntList("eos_token_id", config.text.eosTokenIds))
       return std::move(error);
   config.vision = parseEncoder(*top, "vision_config");
   config.audio = parseEncoder(*top, "audio_config");

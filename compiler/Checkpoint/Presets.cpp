@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Checkpoint/Presets.h"
+#include "compiler/Support/Error.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -52,11 +53,6 @@ const Preset kPresets[] = {
 };
 // clang-format on
 
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
-
 } // namespace
 
 llvm::ArrayRef<llvm::StringRef> presetNames() {
@@ -84,9 +80,8 @@ llvm::Expected<json::Object> makePresetConfig(llvm::StringRef presetName,
       return makeError(llvm::formatv("--layers must be positive, got {0}",
                                      *overrides.numLayers));
     // Keep the preset's share of KV-shared layers.
-    p.kvShared = int64_t(std::lround(double(p.kvShared) *
-                                     double(*overrides.numLayers) /
-                                     double(p.layers)));
+    p.kvShared = int64_t(std::lround(
+        double(p.kvShared) * double(*overrides.numLayers) / double(p.layers)));
     p.layers = *overrides.numLayers;
   }
   if (overrides.hiddenSize)
@@ -100,10 +95,10 @@ llvm::Expected<json::Object> makePresetConfig(llvm::StringRef presetName,
   std::string pattern = p.pattern.str();
   if (overrides.layerPattern) {
     pattern = *overrides.layerPattern;
-    if (pattern.empty() ||
-        pattern.find_first_not_of("sf") != std::string::npos)
+    if (pattern.empty() || pattern.find_first_not_of("sf") != std::string::npos)
       return makeError("--layer-pattern must be a string of 's' (sliding) "
-                       "and 'f' (full), got '" + pattern + "'");
+                       "and 'f' (full), got '" +
+                       pattern + "'");
   }
 
   json::Array layerTypes;
@@ -142,10 +137,9 @@ llvm::Expected<json::Object> makePresetConfig(llvm::StringRef presetName,
       {"rms_norm_eps", 1e-6},
       {"rope_parameters",
        json::Object{
-           {"full_attention",
-            json::Object{{"partial_rotary_factor", 0.25},
-                         {"rope_theta", 1000000.0},
-                         {"rope_type", "proportional"}}},
+           {"full_attention", json::Object{{"partial_rotary_factor", 0.25},
+                                           {"rope_theta", 1000000.0},
+                                           {"rope_type", "proportional"}}},
            {"sliding_attention",
             json::Object{{"rope_theta", 10000.0}, {"rope_type", "default"}}}}},
       {"sliding_window", p.window},

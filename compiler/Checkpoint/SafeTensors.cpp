@@ -154,8 +154,8 @@ SafeTensorsFile::open(StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return llvm::createStringError(buffer.getError(),
-                                   "%s: cannot open: %s", path.str().c_str(),
+    return llvm::createStringError(buffer.getError(), "%s: cannot open: %s",
+                                   path.str().c_str(),
                                    buffer.getError().message().c_str());
   return parse(path, std::move(*buffer));
 }
@@ -184,8 +184,8 @@ SafeTensorsFile::parse(StringRef path,
   StringRef header = bytes.substr(8, headerLength);
   size_t badOffset = 0;
   if (!llvm::json::isUTF8(header, &badOffset))
-    return fail(llvm::formatv("header is not valid UTF-8 (byte {0})",
-                              badOffset));
+    return fail(
+        llvm::formatv("header is not valid UTF-8 (byte {0})", badOffset));
   Expected<llvm::json::Value> json = llvm::json::parse(header);
   if (!json)
     return fail("header is not valid JSON: " + toString(json.takeError()));

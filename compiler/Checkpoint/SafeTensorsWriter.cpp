@@ -20,11 +20,10 @@ uint64_t TensorToWrite::numBytes() const {
   return count;
 }
 
-llvm::Error writeSafeTensors(llvm::StringRef path,
-                             llvm::ArrayRef<TensorToWrite> tensors,
-                             const TensorDataSource &source,
-                             const std::function<void(uint64_t)>
-                                 &onBytesWritten) {
+llvm::Error
+writeSafeTensors(llvm::StringRef path, llvm::ArrayRef<TensorToWrite> tensors,
+                 const TensorDataSource &source,
+                 const std::function<void(uint64_t)> &onBytesWritten) {
   llvm::json::Object header{
       {"__metadata__", llvm::json::Object{{"format", "pt"}}}};
   uint64_t offset = 0;
@@ -33,10 +32,10 @@ llvm::Error writeSafeTensors(llvm::StringRef path,
     for (int64_t dim : tensor.shape)
       shape.push_back(dim);
     uint64_t end = offset + tensor.numBytes();
-    header[tensor.name] = llvm::json::Object{
-        {"dtype", dtypeName(tensor.dtype)},
-        {"shape", std::move(shape)},
-        {"data_offsets", llvm::json::Array{offset, end}}};
+    header[tensor.name] =
+        llvm::json::Object{{"dtype", dtypeName(tensor.dtype)},
+                           {"shape", std::move(shape)},
+                           {"data_offsets", llvm::json::Array{offset, end}}};
     offset = end;
   }
   std::string headerText;
@@ -47,8 +46,7 @@ llvm::Error writeSafeTensors(llvm::StringRef path,
   llvm::raw_fd_ostream out(path, error);
   if (error)
     return llvm::createStringError(error, "%s: cannot write: %s",
-                                   path.str().c_str(),
-                                   error.message().c_str());
+                                   path.str().c_str(), error.message().c_str());
   uint64_t headerLength = headerText.size();
   for (int i = 0; i < 8; ++i)
     out << char((headerLength >> (8 * i)) & 0xff);

@@ -35,11 +35,10 @@ using TensorDataSource =
 /// Writes |tensors| in order to |path| (header padded to 8 bytes, as the
 /// reference library does). Called for each tensor's data in order, in
 /// chunks of at most a few MB. |onBytesWritten| reports progress.
-llvm::Error writeSafeTensors(llvm::StringRef path,
-                             llvm::ArrayRef<TensorToWrite> tensors,
-                             const TensorDataSource &source,
-                             const std::function<void(uint64_t)>
-                                 &onBytesWritten = nullptr);
+llvm::Error
+writeSafeTensors(llvm::StringRef path, llvm::ArrayRef<TensorToWrite> tensors,
+                 const TensorDataSource &source,
+                 const std::function<void(uint64_t)> &onBytesWritten = nullptr);
 
 } // namespace g4c
 

@@ -9,8 +9,8 @@
 #include "compiler/Checkpoint/SyntheticTokenizer.h"
 
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 
 #include <map>
 #include <set>
@@ -34,18 +34,30 @@ constexpr const char *kCorpus =
 
 /// Gemma 4's special tokens at their real ids (§4 of the architecture doc).
 const std::pair<int64_t, const char *> kSpecialTokens[] = {
-    {0, "<pad>"},           {1, "<eos>"},
-    {2, "<bos>"},           {3, "<unk>"},
-    {4, "<mask>"},          {46, "<|tool>"},
-    {47, "<tool|>"},        {48, "<|tool_call>"},
-    {49, "<tool_call|>"},   {50, "<|tool_response>"},
-    {51, "<tool_response|>"}, {52, "<|\"|>"},
-    {98, "<|think|>"},      {100, "<|channel>"},
-    {101, "<channel|>"},    {105, "<|turn>"},
-    {106, "<turn|>"},       {255999, "<|image>"},
-    {256000, "<|audio>"},   {258880, "<|image|>"},
-    {258881, "<|audio|>"},  {258882, "<image|>"},
-    {258883, "<audio|>"},   {258884, "<|video|>"},
+    {0, "<pad>"},
+    {1, "<eos>"},
+    {2, "<bos>"},
+    {3, "<unk>"},
+    {4, "<mask>"},
+    {46, "<|tool>"},
+    {47, "<tool|>"},
+    {48, "<|tool_call>"},
+    {49, "<tool_call|>"},
+    {50, "<|tool_response>"},
+    {51, "<tool_response|>"},
+    {52, "<|\"|>"},
+    {98, "<|think|>"},
+    {100, "<|channel>"},
+    {101, "<channel|>"},
+    {105, "<|turn>"},
+    {106, "<turn|>"},
+    {255999, "<|image>"},
+    {256000, "<|audio>"},
+    {258880, "<|image|>"},
+    {258881, "<|audio|>"},
+    {258882, "<image|>"},
+    {258883, "<audio|>"},
+    {258884, "<|video|>"},
 };
 
 /// Splits UTF-8 text into characters.

@@ -38,8 +38,12 @@ struct TensorSpec {
   int64_t layer = -1;
   /// Initial value kind for the generator: a norm scale (around 1), the
   /// layer scalar, or a matrix/table (around 0).
-  enum class Init { Matrix, NormScale, LayerScalar, Positive } init =
-      Init::Matrix;
+  enum class Init {
+    Matrix,
+    NormScale,
+    LayerScalar,
+    Positive
+  } init = Init::Matrix;
 
   /// The input width a matrix's values are scaled for (0: the last dim).
   int64_t fanIn = 0;

@@ -41,7 +41,8 @@ WeightResolver checkpointWeights(const Checkpoint &checkpoint) {
 }
 
 WeightResolver configOnlyWeights(const ModelConfig &config, DType dtype) {
-  auto shapes = std::make_shared<llvm::StringMap<llvm::SmallVector<int64_t, 3>>>();
+  auto shapes =
+      std::make_shared<llvm::StringMap<llvm::SmallVector<int64_t, 3>>>();
   for (const TensorSpec &spec : expectedTextTensors(config))
     (*shapes)[spec.name] = spec.shape;
   return [shapes, dtype](llvm::StringRef name) -> std::optional<WeightSource> {
@@ -66,6 +67,20 @@ Type elementType(MLIRContext &context, DType dtype) {
   }
 }
 
+/// The checkpoint dtype a weight's element type stands for.
+DType dtypeOf(Type type) {
+  Type element = cast<RankedTensorType>(type).getElementType();
+  return element.isBF16()  ? DType::BF16
+         : element.isF16() ? DType::F16
+                           : DType::F32;
+}
+
+/// sqrt(n) as a Python float, rounded to the dtype of the table it scales
+/// (HF: "Gemma4 downcasts the below to bfloat16").
+double roundedSqrt(int64_t n, Type tableType) {
+  return roundToDType(float(std::sqrt(double(n))), dtypeOf(tableType));
+}
+
 /// Builds one module: the weight table, then the entry points.
 class ModuleBuilder {
 public:
@@ -87,7 +102,9 @@ private:
   /// A gemma.weight_ref of |name|, one per function.
   Value weight(const llvm::Twine &name);
   Value rmsNorm(Value x, Value weightValue);
-  FloatAttr epsilonAttr() { return builder.getF64FloatAttr(config.text.rmsNormEps); }
+  FloatAttr epsilonAttr() {
+    return builder.getF64FloatAttr(config.text.rmsNormEps);
+  }
   llvm::APFloat epsilon() { return llvm::APFloat(config.text.rmsNormEps); }
 
   MLIRContext &context;
@@ -194,10 +211,9 @@ Value ModuleBuilder::buildLayer(const LayerFacts &facts, Value x, Value start,
     Value perExpertScale = w("router.per_expert_scale");
     Value gateUp = w("experts.gate_up_proj");
     Value expertsDown = w("experts.down_proj");
-    experts = gemma::MoEOp::create(builder, loc, experts, x, router,
-                                   routerScale, perExpertScale, gateUp,
-                                   expertsDown, config.text.topKExperts,
-                                   epsilon());
+    experts = gemma::MoEOp::create(
+        builder, loc, experts, x, router, routerScale, perExpertScale, gateUp,
+        expertsDown, config.text.topKExperts, epsilon());
     Value postExpertsNorm = w("post_feedforward_layernorm_2.weight");
     experts = rmsNorm(experts, postExpertsNorm);
     Value sum = arith::AddFOp::create(builder, loc, dense, experts);
@@ -211,9 +227,8 @@ Value ModuleBuilder::buildLayer(const LayerFacts &facts, Value x, Value start,
     Value pleGate = w("per_layer_input_gate.weight");
     Value pleProjection = w("per_layer_projection.weight");
     Value pleNorm = w("post_per_layer_input_norm.weight");
-    x = gemma::PerLayerInputOp::create(builder, loc, x, perLayerInputs,
-                                       pleGate, pleProjection, pleNorm, i,
-                                       epsilon());
+    x = gemma::PerLayerInputOp::create(builder, loc, x, perLayerInputs, pleGate,
+                                       pleProjection, pleNorm, i, epsilon());
   }
   Value scalar = w("layer_scalar");
   return gemma::LayerScaleOp::create(builder, loc, x, scalar);
@@ -237,12 +252,14 @@ void ModuleBuilder::buildEntryPoint(ModuleOp module, llvm::StringRef name,
   weightRefs.clear();
   Value tokens = body->getArgument(0), start = body->getArgument(1);
 
-  auto embedTable = cast<RankedTensorType>(weightTypes.lookup("embed_tokens.weight"));
+  auto embedTable =
+      cast<RankedTensorType>(weightTypes.lookup("embed_tokens.weight"));
   // HF: sqrt(d) as a Python float, rounded to the table's dtype.
-  DType tableDType = embedTable.getElementType().isBF16()   ? DType::BF16
-                     : embedTable.getElementType().isF16()  ? DType::F16
-                                                            : DType::F32;
-  double scale = roundToDType(float(std::sqrt(double(t.hiddenSize))), tableDType);
+  DType tableDType = embedTable.getElementType().isBF16()  ? DType::BF16
+                     : embedTable.getElementType().isF16() ? DType::F16
+                                                           : DType::F32;
+  double scale =
+      roundToDType(float(std::sqrt(double(t.hiddenSize))), tableDType);
   Value embedTokens = weight("embed_tokens.weight");
   Value x = gemma::EmbedOp::create(
       builder, loc, RankedTensorType::get({T, t.hiddenSize}, f32), tokens,
@@ -250,20 +267,16 @@ void ModuleBuilder::buildEntryPoint(ModuleOp module, llvm::StringRef name,
 
   Value perLayerInputs;
   if (config.hasPerLayerInputs()) {
-    auto table = cast<RankedTensorType>(
-        weightTypes.lookup("embed_tokens_per_layer.weight"));
-    DType pleDType = table.getElementType().isBF16()  ? DType::BF16
-                     : table.getElementType().isF16() ? DType::F16
-                                                      : DType::F32;
-    double pleScale = roundToDType(
-        float(std::sqrt(double(t.hiddenSizePerLayerInput))), pleDType);
+    double pleScale =
+        roundedSqrt(t.hiddenSizePerLayerInput,
+                    weightTypes.lookup("embed_tokens_per_layer.weight"));
     Value pleTable = weight("embed_tokens_per_layer.weight");
     Value pleProjection = weight("per_layer_model_projection.weight");
     Value pleNorm = weight("per_layer_projection_norm.weight");
     perLayerInputs = gemma::PerLayerInputsOp::create(
         builder, loc,
-        RankedTensorType::get(
-            {T, t.numHiddenLayers, t.hiddenSizePerLayerInput}, f32),
+        RankedTensorType::get({T, t.numHiddenLayers, t.hiddenSizePerLayerInput},
+                              f32),
         tokens, x, pleTable, pleProjection, pleNorm, llvm::APFloat(pleScale),
         epsilon());
   }
@@ -293,10 +306,10 @@ FailureOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   context.loadDialect<gemma::GemmaDialect, func::FuncDialect,
                       arith::ArithDialect>();
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  module->getOperation()->setAttr("gemma.context_length",
-                                  builder.getI64IntegerAttr(options.contextLength));
-  module->getOperation()->setAttr("gemma.prefill_chunk",
-                                  builder.getI64IntegerAttr(options.prefillChunk));
+  module->getOperation()->setAttr(
+      "gemma.context_length", builder.getI64IntegerAttr(options.contextLength));
+  module->getOperation()->setAttr(
+      "gemma.prefill_chunk", builder.getI64IntegerAttr(options.prefillChunk));
   module->getOperation()->setAttr(
       "gemma.checkpoint", builder.getStringAttr(options.checkpointDirectory));
   if (failed(declareWeights(*module)))

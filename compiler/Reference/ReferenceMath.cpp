@@ -8,31 +8,12 @@
 #include "compiler/Reference/ReferenceMath.h"
 
 #include <cmath>
-#include <cstring>
 
 namespace g4c::reference {
 
 float Matrix::at(int64_t row, int64_t col) const {
   int64_t index = row * cols + col;
-  if (owned)
-    return owned[index];
-  switch (dtype) {
-  case DType::BF16: {
-    uint16_t bits;
-    std::memcpy(&bits, data + 2 * index, 2);
-    return bf16ToFloat(bits);
-  }
-  case DType::F16: {
-    uint16_t bits;
-    std::memcpy(&bits, data + 2 * index, 2);
-    return f16ToFloat(bits);
-  }
-  default: {
-    float value;
-    std::memcpy(&value, data + 4 * index, 4);
-    return value;
-  }
-  }
+  return owned ? owned[index] : loadFloat(data, dtype, uint64_t(index));
 }
 
 Matrix Matrix::block(int64_t index, int64_t count) const {
@@ -71,7 +52,8 @@ void rmsNorm(float *x, int64_t size, const Matrix *weight, double epsilon) {
 float geluTanh(float x) {
   double v = x;
   const double kSqrt2OverPi = 0.7978845608028654;
-  return float(0.5 * v * (1.0 + std::tanh(kSqrt2OverPi * (v + 0.044715 * v * v * v))));
+  return float(0.5 * v *
+               (1.0 + std::tanh(kSqrt2OverPi * (v + 0.044715 * v * v * v))));
 }
 
 float softcap(float x, double cap) { return float(cap * std::tanh(x / cap)); }

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Reference/ReferenceModel.h"
+#include "compiler/Support/Error.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -21,11 +22,6 @@ namespace g4c::reference {
 using llvm::ArrayRef;
 using llvm::Error;
 
-static Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
-
 //===----------------------------------------------------------------------===//
 // Weights
 //===----------------------------------------------------------------------===//
@@ -35,8 +31,8 @@ Matrix ReferenceModel::lookup(const Checkpoint &checkpoint,
   std::optional<CheckpointTensor> tensor = checkpoint.lookup(name);
   if (!tensor) {
     if (!error)
-      error = makeError(checkpoint.directory() + ": missing tensor '" + name +
-                        "'");
+      error =
+          makeError(checkpoint.directory() + ": missing tensor '" + name + "'");
     return {};
   }
   Matrix matrix;
@@ -44,8 +40,8 @@ Matrix ReferenceModel::lookup(const Checkpoint &checkpoint,
   matrix.dtype = tensor->info->dtype;
   const auto &shape = tensor->info->shape;
   matrix.cols = shape.empty() ? 1 : shape.back();
-  matrix.rows = matrix.cols ? int64_t(tensor->info->numElements()) / matrix.cols
-                            : 0;
+  matrix.rows =
+      matrix.cols ? int64_t(tensor->info->numElements()) / matrix.cols : 0;
   return matrix;
 }
 
@@ -59,8 +55,8 @@ Error ReferenceModel::bind(const Checkpoint &checkpoint) {
   bindTensor(embedTokens, "embed_tokens.weight");
   bindTensor(finalNorm, "norm.weight");
   // HF: sqrt(d) as a Python float, cast to the embedding table's dtype.
-  embedScale = roundToDType(float(std::sqrt(double(t.hiddenSize))),
-                            embedTokens.dtype);
+  embedScale =
+      roundToDType(float(std::sqrt(double(t.hiddenSize))), embedTokens.dtype);
   if (modelConfig.hasPerLayerInputs()) {
     bindTensor(embedTokensPerLayer, "embed_tokens_per_layer.weight");
     bindTensor(perLayerModelProjection, "per_layer_model_projection.weight");
@@ -107,9 +103,8 @@ Error ReferenceModel::bind(const Checkpoint &checkpoint) {
       bindLayer(w.postFeedforwardNorm1, "post_feedforward_layernorm_1.weight");
       bindLayer(w.postFeedforwardNorm2, "post_feedforward_layernorm_2.weight");
     }
-    const RopeParameters &rope = facts.kind == AttentionKind::Full
-                                     ? t.fullRope
-                                     : t.slidingRope;
+    const RopeParameters &rope =
+        facts.kind == AttentionKind::Full ? t.fullRope : t.slidingRope;
     ropeFrequencies.push_back(ropeInverseFrequencies(
         facts.headDim, facts.rotaryDims, facts.ropeTheta, rope.factor));
     ropeFrequenciesAllRotated.push_back(ropeInverseFrequencies(
@@ -160,8 +155,7 @@ std::vector<float> ReferenceModel::tensorValues(llvm::StringRef name) const {
 const std::vector<double> &ReferenceModel::rope(int64_t layer) const {
   bool allRotated = bugs.ropeWithoutZeroFrequencies &&
                     modelConfig.layers[layer].kind == AttentionKind::Full;
-  return allRotated ? ropeFrequenciesAllRotated[layer]
-                    : ropeFrequencies[layer];
+  return allRotated ? ropeFrequenciesAllRotated[layer] : ropeFrequencies[layer];
 }
 
 //===----------------------------------------------------------------------===//
@@ -183,8 +177,7 @@ Error ReferenceModel::checkTokens(ArrayRef<int64_t> tokens) const {
     if (tokens[i] < 0 || tokens[i] >= modelConfig.text.vocabSize)
       return makeError(llvm::formatv("token {0} at position {1} is outside "
                                      "the vocabulary [0, {2})",
-                                     tokens[i], i,
-                                     modelConfig.text.vocabSize));
+                                     tokens[i], i, modelConfig.text.vocabSize));
   return Error::success();
 }
 
@@ -216,9 +209,8 @@ void ReferenceModel::perLayerInputs(int64_t token, ArrayRef<float> h0,
       slice[j] = float(slice[j] * projectionScale);
     rmsNorm(slice, P, &perLayerProjectionNorm, t.rmsNormEps);
     for (int64_t j = 0; j < P; ++j) {
-      double tokenPart =
-          double(embedTokensPerLayer.at(pleToken, i * P + j)) *
-          perLayerEmbedScale;
+      double tokenPart = double(embedTokensPerLayer.at(pleToken, i * P + j)) *
+                         perLayerEmbedScale;
       out[i * P + j] = float((slice[j] + tokenPart) * std::sqrt(0.5));
     }
   }
@@ -344,8 +336,8 @@ void ReferenceModel::mixtureOfExperts(int64_t layer, ArrayRef<float> xn,
   std::vector<double> sum(d, 0.0);
   std::vector<float> gateUp(2 * I), hidden(I), expertOut(d);
   for (int64_t e : order) {
-    double weight = probabilities[e] / selected *
-                    double(w.routerPerExpertScale.at(0, e));
+    double weight =
+        probabilities[e] / selected * double(w.routerPerExpertScale.at(0, e));
     linear(xn, w.expertsGateUp.block(e, E), gateUp.data());
     for (int64_t i = 0; i < I; ++i)
       hidden[i] = geluTanh(gateUp[i]) * gateUp[I + i];
@@ -445,8 +437,7 @@ ReferenceModel::forward(ArrayRef<int64_t> tokens, ForwardTrace *trace) const {
     trace->perLayerInputs.assign(L, std::vector<float>(size_t(T * P)));
     for (int64_t i = 0; P > 0 && i < L; ++i)
       for (int64_t p = 0; p < T; ++p)
-        std::copy_n(&ple[(p * L + i) * P], P,
-                    &trace->perLayerInputs[i][p * P]);
+        std::copy_n(&ple[(p * L + i) * P], P, &trace->perLayerInputs[i][p * P]);
     trace->layerOutputs.clear();
     trace->layerKeys.clear();
     trace->layerValues.clear();

@@ -10,17 +10,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Reference/ReferenceSession.h"
+#include "compiler/Support/Error.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
 namespace g4c::reference {
 
 using llvm::ArrayRef;
-
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
 
 llvm::Expected<std::unique_ptr<ReferenceSession>>
 ReferenceSession::create(const ReferenceModel &model, int64_t contextLength) {
@@ -82,7 +78,8 @@ ReferenceSession::prefill(ArrayRef<int64_t> tokens) {
   for (const LayerFacts &facts : config.layers) {
     const int64_t i = facts.index, owner = facts.kvOwner;
     const int64_t kv = model.kvWidth(i), qw = model.queryWidth(i);
-    std::vector<float> a(static_cast<size_t>(n * d)), q(static_cast<size_t>(qw));
+    std::vector<float> a(static_cast<size_t>(n * d)),
+        q(static_cast<size_t>(qw));
     std::vector<float> out(static_cast<size_t>(n * qw));
     for (int64_t j = 0; j < n; ++j)
       model.attentionInput(i, ArrayRef<float>(&x[j * d], d), &a[j * d]);

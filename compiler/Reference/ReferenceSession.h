@@ -38,8 +38,8 @@ private:
 
   /// One KV-owning layer's cache.
   struct Cache {
-    int64_t slots = 0;  ///< W for sliding layers, the context for full ones
-    int64_t width = 0;  ///< Hkv * hd
+    int64_t slots = 0; ///< W for sliding layers, the context for full ones
+    int64_t width = 0; ///< Hkv * hd
     std::vector<float> keys, values;   ///< [slots, width]
     std::vector<int64_t> slotPosition; ///< position held by each slot, or -1
   };

@@ -24,8 +24,8 @@ std::string encodeNpyFloat32(llvm::ArrayRef<int64_t> shape,
     dims.resize(dims.size() - 2); // "(2, 3)" but "(5,)" for one dimension
   else if (shape.size() == 1)
     dims.pop_back();
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       dims + "), }";
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   const size_t prefix = 10; // magic (6) + version (2) + length (2)
   size_t padded = (prefix + header.size() + 1 + 63) / 64 * 64;
   header.append(padded - prefix - header.size() - 1, ' ');
@@ -43,8 +43,7 @@ std::string encodeNpyFloat32(llvm::ArrayRef<int64_t> shape,
   return bytes;
 }
 
-llvm::Error writeNpyFloat32(llvm::StringRef path,
-                            llvm::ArrayRef<int64_t> shape,
+llvm::Error writeNpyFloat32(llvm::StringRef path, llvm::ArrayRef<int64_t> shape,
                             llvm::ArrayRef<float> values) {
   std::string bytes = encodeNpyFloat32(shape, values);
   std::string temporary = (path + ".partial").str();
@@ -69,8 +68,7 @@ llvm::Error writeNpyFloat32(llvm::StringRef path,
   if (std::error_code error = llvm::sys::fs::rename(temporary, path)) {
     llvm::sys::fs::remove(temporary);
     return llvm::createStringError(error, "%s: cannot rename into place: %s",
-                                   path.str().c_str(),
-                                   error.message().c_str());
+                                   path.str().c_str(), error.message().c_str());
   }
   return llvm::Error::success();
 }

@@ -20,8 +20,7 @@ std::string encodeNpyFloat32(llvm::ArrayRef<int64_t> shape,
                              llvm::ArrayRef<float> values);
 
 /// Writes |values| with |shape| to |path| (replacing it only on success).
-llvm::Error writeNpyFloat32(llvm::StringRef path,
-                            llvm::ArrayRef<int64_t> shape,
+llvm::Error writeNpyFloat32(llvm::StringRef path, llvm::ArrayRef<int64_t> shape,
                             llvm::ArrayRef<float> values);
 
 } // namespace g4c

@@ -25,7 +25,8 @@ public:
     RDom r(0, width);
     sumSquares(row) = 0.0f;
     sumSquares(row) += input(r, row) * input(r, row);
-    inverseRms(row) = 1.0f / sqrt(sumSquares(row) / cast<float>(width) + epsilon);
+    inverseRms(row) =
+        1.0f / sqrt(sumSquares(row) / cast<float>(width) + epsilon);
     output(i, row) = input(i, row) * inverseRms(row) * weight(i);
   }
 

@@ -13,7 +13,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
       llvm::StringRef(reinterpret_cast<const char *>(data), size), "fuzz");
-  auto file = g4c::SafeTensorsFile::parse("fuzz.safetensors", std::move(buffer));
+  auto file =
+      g4c::SafeTensorsFile::parse("fuzz.safetensors", std::move(buffer));
   if (!file) {
     llvm::consumeError(file.takeError());
     return 0;

@@ -1,4 +1,5 @@
-//===- TestCheckpoints.h - temporary random checkpoints for tests -*- C++ -*-===//
+//===- TestCheckpoints.h - temporary random checkpoints for tests -*- C++
+//-*-===//
 //
 // Part of g4c. Helpers shared by the unit tests: a self-deleting temporary
 // directory and a one-call random checkpoint generator.

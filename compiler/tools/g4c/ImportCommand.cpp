@@ -18,8 +18,9 @@ namespace cl = llvm::cl;
 
 namespace g4c {
 
-cl::SubCommand importCommand(
-    "import", "Write a checkpoint's architecture as gemma-dialect MLIR");
+cl::SubCommand
+    importCommand("import",
+                  "Write a checkpoint's architecture as gemma-dialect MLIR");
 cl::OptionCategory importCategory("import options");
 
 namespace {
@@ -31,25 +32,25 @@ cl::opt<std::string> checkpointPath(cl::Positional, cl::Required,
 cl::opt<std::string> outputPath("o", cl::Required,
                                 cl::desc("Output file ('-' for stdout)"),
                                 cl::value_desc("model.mlir"),
-                                cl::sub(importCommand), cl::cat(importCategory));
+                                cl::sub(importCommand),
+                                cl::cat(importCategory));
 cl::opt<int64_t> prefillChunk("prefill-chunk", cl::init(64),
                               cl::desc("Tokens per prefill call (T)"),
                               cl::value_desc("T"), cl::sub(importCommand),
                               cl::cat(importCategory));
-cl::opt<int64_t> contextLength(
-    "context", cl::init(0),
-    cl::desc("Positions the KV caches hold (default: min(4096, "
-             "max_position_embeddings))"),
-    cl::value_desc("N"), cl::sub(importCommand), cl::cat(importCategory));
+cl::opt<int64_t>
+    contextLength("context", cl::init(0),
+                  cl::desc("Positions the KV caches hold (default: min(4096, "
+                           "max_position_embeddings))"),
+                  cl::value_desc("N"), cl::sub(importCommand),
+                  cl::cat(importCategory));
 
 } // namespace
 
 int runImport() {
-  auto checkpoint = Checkpoint::open(checkpointPath);
+  auto checkpoint = Checkpoint::openValidated(checkpointPath);
   if (!checkpoint)
     return reportError(checkpoint.takeError());
-  if (llvm::Error error = (*checkpoint)->validateTensors())
-    return reportError(std::move(error));
   const ModelConfig &config = (*checkpoint)->config();
 
   ImportOptions options;
@@ -57,8 +58,8 @@ int runImport() {
   options.contextLength = contextLength;
   if (!contextLength.getNumOccurrences()) {
     int64_t maxPositions = config.text.maxPositionEmbeddings;
-    options.contextLength = maxPositions > 0 ? std::min<int64_t>(4096, maxPositions)
-                                             : 4096;
+    options.contextLength =
+        maxPositions > 0 ? std::min<int64_t>(4096, maxPositions) : 4096;
   }
   options.checkpointDirectory = checkpointPath;
 
@@ -68,8 +69,8 @@ int runImport() {
     diagnostics += diag.str() + "\n";
     return mlir::success();
   });
-  auto module = importModel(context, config, checkpointWeights(**checkpoint),
-                            options);
+  auto module =
+      importModel(context, config, checkpointWeights(**checkpoint), options);
   if (failed(module))
     return reportError(llvm::createStringError(
         llvm::inconvertibleErrorCode(), "%s: import failed: %s",
@@ -78,9 +79,9 @@ int runImport() {
   std::error_code error;
   llvm::ToolOutputFile output(outputPath, error, llvm::sys::fs::OF_None);
   if (error)
-    return reportError(llvm::createStringError(
-        error, "%s: cannot write: %s", outputPath.c_str(),
-        error.message().c_str()));
+    return reportError(llvm::createStringError(error, "%s: cannot write: %s",
+                                               outputPath.c_str(),
+                                               error.message().c_str()));
   (*module)->print(output.os());
   output.os() << "\n";
   output.os().flush();

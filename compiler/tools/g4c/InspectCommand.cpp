@@ -50,29 +50,24 @@ void printLayerTable(llvm::raw_ostream &os, const ModelConfig &config) {
                     "layer", "type", "head_dim", "q_heads", "kv_heads",
                     "kv_owner", "k=v", "mlp_width", "moe", "rope");
   for (const LayerFacts &layer : config.layers) {
-    std::string owner = layer.ownsKv()
-                            ? std::string("own")
-                            : fmt::format("{}", layer.kvOwner);
+    std::string owner =
+        layer.ownsKv() ? std::string("own") : fmt::format("{}", layer.kvOwner);
     os << fmt::format(
         "{:>5}  {:<7}  {:>8}  {:>7}  {:>8}  {:>8}  {:>3}  {:>9}  {:>4}  "
         "theta {:g}, {} of {} dims\n",
-        layer.index,
-        layer.kind == AttentionKind::Sliding ? "sliding" : "full",
+        layer.index, layer.kind == AttentionKind::Sliding ? "sliding" : "full",
         layer.headDim, layer.numQueryHeads, layer.numKvHeads, owner,
-        layer.kEqV ? "yes" : "no", layer.mlpWidth,
-        layer.hasMoe ? "yes" : "no", layer.ropeTheta, layer.rotaryDims,
-        layer.headDim);
+        layer.kEqV ? "yes" : "no", layer.mlpWidth, layer.hasMoe ? "yes" : "no",
+        layer.ropeTheta, layer.rotaryDims, layer.headDim);
   }
 }
 
 } // namespace
 
 int runInspect() {
-  auto checkpoint = Checkpoint::open(checkpointPath);
+  auto checkpoint = Checkpoint::openValidated(checkpointPath);
   if (!checkpoint)
     return reportError(checkpoint.takeError());
-  if (llvm::Error error = (*checkpoint)->validateTensors())
-    return reportError(std::move(error));
   const ModelConfig &config = (*checkpoint)->config();
   const TextConfig &t = config.text;
   llvm::raw_ostream &os = llvm::outs();

@@ -34,16 +34,17 @@ cl::opt<std::string> dtype("dtype", cl::init("bf16"),
                            cl::desc("Weight dtype: bf16, f16 or f32"),
                            cl::sub(makeCheckpointCommand),
                            cl::cat(makeCheckpointCategory));
-cl::opt<uint64_t> shardSizeMB(
-    "shard-size", cl::init(0),
-    cl::desc("Split into shards of at most this many MB, with "
-             "model.safetensors.index.json (0: one file)"),
-    cl::value_desc("MB"), cl::sub(makeCheckpointCommand),
-    cl::cat(makeCheckpointCategory));
-cl::opt<std::string> outputDirectory(
-    "out", cl::Required, cl::desc("Output directory (must not exist yet)"),
-    cl::value_desc("DIR"), cl::sub(makeCheckpointCommand),
-    cl::cat(makeCheckpointCategory));
+cl::opt<uint64_t>
+    shardSizeMB("shard-size", cl::init(0),
+                cl::desc("Split into shards of at most this many MB, with "
+                         "model.safetensors.index.json (0: one file)"),
+                cl::value_desc("MB"), cl::sub(makeCheckpointCommand),
+                cl::cat(makeCheckpointCategory));
+cl::opt<std::string>
+    outputDirectory("out", cl::Required,
+                    cl::desc("Output directory (must not exist yet)"),
+                    cl::value_desc("DIR"), cl::sub(makeCheckpointCommand),
+                    cl::cat(makeCheckpointCategory));
 cl::opt<bool> textOnly(
     "text-only",
     cl::desc("Write a text-only export (\"model.\" tensor prefix, "
@@ -65,10 +66,11 @@ cl::opt<int64_t> window("window", cl::init(0),
                         cl::desc("Override the sliding window"),
                         cl::sub(makeCheckpointCommand),
                         cl::cat(makeCheckpointCategory));
-cl::opt<int64_t> kvSharedLayers(
-    "kv-shared-layers", cl::init(-1),
-    cl::desc("Override the number of KV-shared layers"),
-    cl::sub(makeCheckpointCommand), cl::cat(makeCheckpointCategory));
+cl::opt<int64_t>
+    kvSharedLayers("kv-shared-layers", cl::init(-1),
+                   cl::desc("Override the number of KV-shared layers"),
+                   cl::sub(makeCheckpointCommand),
+                   cl::cat(makeCheckpointCategory));
 cl::opt<std::string> layerPattern(
     "layer-pattern",
     cl::desc("Override the attention types: a repeating string of 's' "

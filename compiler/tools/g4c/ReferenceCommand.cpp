@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Reference/ReferenceSession.h"
+#include "compiler/Support/Error.h"
 #include "compiler/Support/NpyWriter.h"
 #include "compiler/tools/g4c/Commands.h"
 
@@ -20,8 +21,9 @@ namespace cl = llvm::cl;
 
 namespace g4c {
 
-cl::SubCommand referenceCommand(
-    "reference", "Run the golden reference forward pass on token ids");
+cl::SubCommand
+    referenceCommand("reference",
+                     "Run the golden reference forward pass on token ids");
 cl::OptionCategory referenceCategory("reference options");
 
 namespace {
@@ -32,15 +34,13 @@ cl::opt<std::string> checkpointPath(cl::Positional, cl::Required,
                                     cl::cat(referenceCategory));
 cl::opt<std::string> tokenList("tokens", cl::Required,
                                cl::desc("Comma-separated input token ids"),
-                               cl::value_desc("IDS"),
-                               cl::sub(referenceCommand),
+                               cl::value_desc("IDS"), cl::sub(referenceCommand),
                                cl::cat(referenceCategory));
 cl::opt<int64_t> prefillChunk(
     "prefill-chunk", cl::init(0),
     cl::desc("Use the incremental path: prefill chunks of K tokens over KV "
              "caches (0: the whole-sequence path with masks)"),
-    cl::value_desc("K"), cl::sub(referenceCommand),
-    cl::cat(referenceCategory));
+    cl::value_desc("K"), cl::sub(referenceCommand), cl::cat(referenceCategory));
 cl::opt<std::string> dumpLogits(
     "dump-logits",
     cl::desc("Write the logits at every input position as float32 .npy of "
@@ -52,11 +52,6 @@ cl::opt<int64_t> greedy("greedy", cl::init(0),
                                  "them"),
                         cl::value_desc("N"), cl::sub(referenceCommand),
                         cl::cat(referenceCategory));
-
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
 
 llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text) {
   std::vector<int64_t> tokens;
@@ -130,8 +125,8 @@ int runReference() {
 
   if (greedy > 0) {
     std::vector<int64_t> generated;
-    int64_t next = argmax(llvm::ArrayRef<float>(logits).slice((T - 1) * vocab,
-                                                              vocab));
+    int64_t next =
+        argmax(llvm::ArrayRef<float>(logits).slice((T - 1) * vocab, vocab));
     for (int64_t step = 0; step < greedy; ++step) {
       generated.push_back(next);
       if (step + 1 == greedy)

@@ -242,3 +242,20 @@ func.func @negative_logits_softcap(%x: tensor<3x8xf32>, %n: tensor<8xbf16>, %E: 
   %z = gemma.logits %x norm(%n : tensor<8xbf16>) embedding(%E : tensor<32x8xbf16>) {softcap = -1.0 : f64} : tensor<3x8xf32> -> tensor<3x32xf32>
   return
 }
+
+// -----
+
+// Negative i64 attributes are caught (the getters return uint64_t).
+func.func @negative_per_layer_input_negative_layer(%x: tensor<3x8xf32>, %ple: tensor<3x2x4xf32>, %g: tensor<4x8xbf16>, %p: tensor<8x4xbf16>, %n: tensor<8xbf16>) {
+  // expected-error @+1 {{expected layer in [0, 2), got -1}}
+  %y = gemma.per_layer_input %x, %ple gate(%g : tensor<4x8xbf16>) projection(%p : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {layer = -1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @negative_attention_negative_owner(%x: tensor<3x8xf32>, %s: index, %q: tensor<8x8xbf16>, %o: tensor<8x8xbf16>, %hn: tensor<4xbf16>) {
+  // expected-error @+1 {{expected kv_owner in [0, 0], got -1}}
+  %a = gemma.attention %x at %s q(%q : tensor<8x8xbf16>) o(%o : tensor<8x8xbf16>) q_norm(%hn : tensor<4xbf16>) {layer = 0 : i64, kind = #gemma.attention_kind<full>, head_dim = 4 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 0 : i64, rope_theta = 1.0e6 : f64, rotary_dims = 2 : i64, kv_owner = -1 : i64, k_eq_v = false} : tensor<3x8xf32>
+  return
+}

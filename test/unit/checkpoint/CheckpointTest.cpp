@@ -30,24 +30,7 @@ using g4c::testing::TempDir;
 namespace {
 
 float readElement(const CheckpointTensor &tensor, uint64_t index) {
-  const uint8_t *bytes = tensor.data().data();
-  switch (tensor.info->dtype) {
-  case DType::BF16: {
-    uint16_t bits;
-    std::memcpy(&bits, bytes + 2 * index, 2);
-    return bf16ToFloat(bits);
-  }
-  case DType::F16: {
-    uint16_t bits;
-    std::memcpy(&bits, bytes + 2 * index, 2);
-    return f16ToFloat(bits);
-  }
-  default: {
-    float value;
-    std::memcpy(&value, bytes + 4 * index, 4);
-    return value;
-  }
-  }
+  return loadFloat(tensor.data().data(), tensor.info->dtype, index);
 }
 
 std::string readFile(const std::string &path) {
@@ -202,23 +185,23 @@ TEST(Generator, RealSizeShapesWithReducedWidth) {
 //===----------------------------------------------------------------------===//
 
 /// Writes a tiny-e2b checkpoint whose tensor list went through |mutate|.
-std::string writeMutated(
-    const TempDir &dir,
-    const std::function<void(std::vector<TensorToWrite> &)> &mutate) {
+std::string
+writeMutated(const TempDir &dir,
+             const std::function<void(std::vector<TensorToWrite> &)> &mutate) {
   std::string path = generate(dir, "tiny-e2b", DType::F32);
   auto checkpoint = Checkpoint::open(path);
   EXPECT_TRUE(bool(checkpoint));
   std::vector<TensorToWrite> tensors;
   for (const TensorSpec &spec : expectedTextTensors((*checkpoint)->config()))
-    tensors.push_back({"model.language_model." + spec.name, DType::F32,
-                       spec.shape});
+    tensors.push_back(
+        {"model.language_model." + spec.name, DType::F32, spec.shape});
   checkpoint->reset();
   mutate(tensors);
-  llvm::Error error = writeSafeTensors(
-      path + "/model.safetensors", tensors,
-      [](size_t, llvm::MutableArrayRef<uint8_t> bytes) {
-        std::fill(bytes.begin(), bytes.end(), 0);
-      });
+  llvm::Error error =
+      writeSafeTensors(path + "/model.safetensors", tensors,
+                       [](size_t, llvm::MutableArrayRef<uint8_t> bytes) {
+                         std::fill(bytes.begin(), bytes.end(), 0);
+                       });
   EXPECT_FALSE(bool(error));
   return path;
 }
@@ -257,16 +240,16 @@ TEST(BadCheckpoint, NoWeights) {
   TempDir dir;
   std::string path = generate(dir, "tiny-e2b", DType::BF16);
   llvm::sys::fs::remove(path + "/model.safetensors");
-  EXPECT_ERROR_CONTAINS(checkpointError(path),
-                        "no model.safetensors and no "
-                        "model.safetensors.index.json");
+  EXPECT_ERROR_CONTAINS(checkpointError(path), "no model.safetensors and no "
+                                               "model.safetensors.index.json");
 }
 
 TEST(BadCheckpoint, TruncatedWeights) {
   TempDir dir;
   std::string path = generate(dir, "tiny-e2b", DType::BF16);
   std::string bytes = readFile(path + "/model.safetensors");
-  writeText(path + "/model.safetensors", llvm::StringRef(bytes).drop_back(1000));
+  writeText(path + "/model.safetensors",
+            llvm::StringRef(bytes).drop_back(1000));
   EXPECT_ERROR_CONTAINS(checkpointError(path), "the file is truncated");
 }
 
@@ -348,14 +331,16 @@ TEST(BadCheckpoint, MissingTensor) {
   std::string message = checkpointError(path);
   EXPECT_ERROR_CONTAINS(message, "the tensors do not match config.json (1 "
                                  "problems)");
-  EXPECT_ERROR_CONTAINS(message, "missing tensor 'norm.weight' (expected [64])");
+  EXPECT_ERROR_CONTAINS(message,
+                        "missing tensor 'norm.weight' (expected [64])");
 }
 
 TEST(BadCheckpoint, UnusedSharedKvMayBeAbsent) {
   TempDir dir;
   std::string path = writeMutated(dir, [](std::vector<TensorToWrite> &t) {
     llvm::erase_if(t, [](const TensorToWrite &tensor) {
-      return tensor.name == "model.language_model.layers.4.self_attn.k_proj.weight";
+      return tensor.name ==
+             "model.language_model.layers.4.self_attn.k_proj.weight";
     });
   });
   EXPECT_EQ(checkpointError(path), "");
@@ -365,7 +350,8 @@ TEST(BadCheckpoint, WrongShape) {
   TempDir dir;
   std::string path = writeMutated(dir, [](std::vector<TensorToWrite> &t) {
     for (TensorToWrite &tensor : t)
-      if (tensor.name == "model.language_model.layers.2.self_attn.q_proj.weight")
+      if (tensor.name ==
+          "model.language_model.layers.2.self_attn.q_proj.weight")
         tensor.shape = {32, 64};
   });
   EXPECT_ERROR_CONTAINS(checkpointError(path),
@@ -375,9 +361,8 @@ TEST(BadCheckpoint, WrongShape) {
 
 TEST(BadCheckpoint, WrongDType) {
   TempDir dir;
-  std::string path = writeMutated(dir, [](std::vector<TensorToWrite> &t) {
-    t[0].dtype = DType::I32;
-  });
+  std::string path = writeMutated(
+      dir, [](std::vector<TensorToWrite> &t) { t[0].dtype = DType::I32; });
   EXPECT_ERROR_CONTAINS(checkpointError(path),
                         "has dtype I32, expected BF16, F16 or F32");
 }
@@ -386,7 +371,8 @@ TEST(BadCheckpoint, UnexpectedDecoderTensor) {
   TempDir dir;
   std::string path = writeMutated(dir, [](std::vector<TensorToWrite> &t) {
     t.push_back({"model.language_model.layers.0.self_attn.v_norm.weight",
-                 DType::F32, {16}});
+                 DType::F32,
+                 {16}});
   });
   EXPECT_ERROR_CONTAINS(checkpointError(path),
                         "unexpected tensor 'model.language_model.layers.0."
@@ -415,7 +401,8 @@ TEST(BadCheckpoint, MultimodalTowersAreIgnored) {
   TempDir dir;
   std::string path = writeMutated(dir, [](std::vector<TensorToWrite> &t) {
     t.push_back({"model.vision_tower.patch_embedder.input_proj.weight",
-                 DType::F32, {8, 768}});
+                 DType::F32,
+                 {8, 768}});
   });
   EXPECT_EQ(checkpointError(path), "");
 }

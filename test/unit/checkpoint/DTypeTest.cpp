@@ -42,16 +42,16 @@ TEST(DType, Bf16RoundsToNearestEven) {
   EXPECT_EQ(floatToBf16(1.0f + 1.0f / 256), 0x3f80);
   // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6: up.
   EXPECT_EQ(floatToBf16(1.0f + 3.0f / 256), 0x3f82);
-  EXPECT_TRUE(std::isnan(bf16ToFloat(
-      floatToBf16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isnan(
+      bf16ToFloat(floatToBf16(std::numeric_limits<float>::quiet_NaN()))));
 }
 
 TEST(DType, F16Conversions) {
   EXPECT_EQ(floatToF16(1.0f), 0x3c00);
   EXPECT_EQ(floatToF16(-0.5f), 0xb800);
-  EXPECT_EQ(floatToF16(65504.0f), 0x7bff);      // largest finite half
-  EXPECT_EQ(floatToF16(65519.0f), 0x7bff);      // still rounds down
-  EXPECT_EQ(floatToF16(65520.0f), 0x7c00);      // rounds to infinity
+  EXPECT_EQ(floatToF16(65504.0f), 0x7bff);              // largest finite half
+  EXPECT_EQ(floatToF16(65519.0f), 0x7bff);              // still rounds down
+  EXPECT_EQ(floatToF16(65520.0f), 0x7c00);              // rounds to infinity
   EXPECT_EQ(floatToF16(std::ldexp(1.0f, -24)), 0x0001); // smallest subnormal
   EXPECT_EQ(floatToF16(std::ldexp(1.0f, -25)), 0x0000); // tie to even: 0
   EXPECT_EQ(floatToF16(std::ldexp(3.0f, -25)), 0x0002); // tie to even: 2

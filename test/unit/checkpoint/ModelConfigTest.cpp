@@ -26,8 +26,9 @@ json::Object presetJson(llvm::StringRef preset, bool textOnly = false) {
 }
 
 llvm::Expected<ModelConfig> parseJson(const json::Object &object) {
-  return ModelConfig::parse("config.json",
-                            llvm::formatv("{0}", json::Value(json::Object(object))).str());
+  return ModelConfig::parse(
+      "config.json",
+      llvm::formatv("{0}", json::Value(json::Object(object))).str());
 }
 
 ModelConfig parsePreset(llvm::StringRef preset) {
@@ -145,23 +146,34 @@ TEST_P(BadConfig, IsRejectedWithItsMessage) {
 }
 
 const BadConfigCase kBadConfigs[] = {
-    {"missing_hidden_size", [](json::Object &t, json::Object &) { t.erase("hidden_size"); },
+    {"missing_hidden_size",
+     [](json::Object &t, json::Object &) { t.erase("hidden_size"); },
      "text_config.hidden_size: missing required integer field"},
-    {"negative_heads", [](json::Object &t, json::Object &) { t["num_attention_heads"] = -2; },
+    {"negative_heads",
+     [](json::Object &t, json::Object &) { t["num_attention_heads"] = -2; },
      "text_config.num_attention_heads: expected a positive integer, got -2"},
-    {"string_vocab", [](json::Object &t, json::Object &) { t["vocab_size"] = "big"; },
+    {"string_vocab",
+     [](json::Object &t, json::Object &) { t["vocab_size"] = "big"; },
      "text_config.vocab_size: expected an integer"},
-    {"layer_types_length", [](json::Object &t, json::Object &) { t["num_hidden_layers"] = 7; },
+    {"layer_types_length",
+     [](json::Object &t, json::Object &) { t["num_hidden_layers"] = 7; },
      "layer_types: has 6 entries but num_hidden_layers is 7"},
-    {"bad_layer_type", [](json::Object &t, json::Object &) { t["layer_types"] = json::Array{"local"}; },
+    {"bad_layer_type",
+     [](json::Object &t, json::Object &) {
+       t["layer_types"] = json::Array{"local"};
+     },
      "expected \"sliding_attention\" or \"full_attention\""},
-    {"no_layer_types", [](json::Object &t, json::Object &) { t.erase("layer_types"); },
+    {"no_layer_types",
+     [](json::Object &t, json::Object &) { t.erase("layer_types"); },
      "layer_types: missing required list"},
-    {"heads_not_divisible", [](json::Object &t, json::Object &) { t["num_key_value_heads"] = 3; },
+    {"heads_not_divisible",
+     [](json::Object &t, json::Object &) { t["num_key_value_heads"] = 3; },
      "2 query heads are not a multiple of the 3 KV heads of layer 0"},
-    {"zero_window", [](json::Object &t, json::Object &) { t["sliding_window"] = 0; },
+    {"zero_window",
+     [](json::Object &t, json::Object &) { t["sliding_window"] = 0; },
      "sliding_window: expected a positive window for sliding layers, got 0"},
-    {"all_layers_shared", [](json::Object &t, json::Object &) { t["num_kv_shared_layers"] = 6; },
+    {"all_layers_shared",
+     [](json::Object &t, json::Object &) { t["num_kv_shared_layers"] = 6; },
      "num_kv_shared_layers: expected a value in [0, 6), got 6"},
     {"no_kv_producer",
      [](json::Object &t, json::Object &) {
@@ -170,38 +182,61 @@ const BadConfigCase kBadConfigs[] = {
                                       "sliding_attention", "full_attention"};
      },
      "layer 3 (full_attention) is KV-shared but no earlier layer of that type"},
-    {"moe_top_k", [](json::Object &t, json::Object &) {
-       t["enable_moe_block"] = true; t["num_experts"] = 4; t["top_k_experts"] = 5;
-       t["moe_intermediate_size"] = 8; },
+    {"moe_top_k",
+     [](json::Object &t, json::Object &) {
+       t["enable_moe_block"] = true;
+       t["num_experts"] = 4;
+       t["top_k_experts"] = 5;
+       t["moe_intermediate_size"] = 8;
+     },
      "top_k_experts: expected a value in [1, 4], got 5"},
-    {"moe_without_experts", [](json::Object &t, json::Object &) { t["enable_moe_block"] = true; },
+    {"moe_without_experts",
+     [](json::Object &t, json::Object &) { t["enable_moe_block"] = true; },
      "num_experts: expected a positive integer with enable_moe_block"},
-    {"rope_missing", [](json::Object &t, json::Object &) { t.erase("rope_parameters"); },
+    {"rope_missing",
+     [](json::Object &t, json::Object &) { t.erase("rope_parameters"); },
      "rope_parameters: missing required object"},
     {"rope_bad_factor",
      [](json::Object &t, json::Object &) {
-       (*t.getObject("rope_parameters")->getObject("full_attention"))
-           ["partial_rotary_factor"] = 1.5;
+       (*t.getObject("rope_parameters")
+             ->getObject("full_attention"))["partial_rotary_factor"] = 1.5;
      },
-     "rope_parameters.full_attention.partial_rotary_factor: expected a value in (0, 1], got 1.5"},
-    {"rope_type", [](json::Object &t, json::Object &) {
-       (*t.getObject("rope_parameters")->getObject("sliding_attention"))["rope_type"] = "yarn"; },
+     "rope_parameters.full_attention.partial_rotary_factor: expected a value "
+     "in (0, 1], got 1.5"},
+    {"rope_type",
+     [](json::Object &t, json::Object &) {
+       (*t.getObject("rope_parameters")
+             ->getObject("sliding_attention"))["rope_type"] = "yarn";
+     },
      "unsupported rope_type 'yarn'"},
-    {"activation", [](json::Object &t, json::Object &) { t["hidden_activation"] = "silu"; },
+    {"activation",
+     [](json::Object &t, json::Object &) { t["hidden_activation"] = "silu"; },
      "unsupported activation 'silu'"},
-    {"untied", [](json::Object &t, json::Object &) { t["tie_word_embeddings"] = false; },
+    {"untied",
+     [](json::Object &t, json::Object &) { t["tie_word_embeddings"] = false; },
      "untied LM heads are not part of Gemma 4"},
-    {"bias", [](json::Object &t, json::Object &) { t["attention_bias"] = true; },
+    {"bias",
+     [](json::Object &t, json::Object &) { t["attention_bias"] = true; },
      "attention biases are not part of Gemma 4"},
-    {"softcap_negative", [](json::Object &t, json::Object &) { t["final_logit_softcapping"] = -1.0; },
+    {"softcap_negative",
+     [](json::Object &t, json::Object &) {
+       t["final_logit_softcapping"] = -1.0;
+     },
      "final_logit_softcapping: expected > 0 or null, got -1"},
-    {"eps_zero", [](json::Object &t, json::Object &) { t["rms_norm_eps"] = 0.0; },
+    {"eps_zero",
+     [](json::Object &t, json::Object &) { t["rms_norm_eps"] = 0.0; },
      "rms_norm_eps: expected > 0, got 0"},
-    {"bool_as_string", [](json::Object &t, json::Object &) { t["use_double_wide_mlp"] = "yes"; },
+    {"bool_as_string",
+     [](json::Object &t, json::Object &) { t["use_double_wide_mlp"] = "yes"; },
      "use_double_wide_mlp: expected true or false"},
-    {"absurd_dimension", [](json::Object &t, json::Object &) { t["hidden_size_per_layer_input"] = int64_t(1) << 40; },
-     "hidden_size_per_layer_input: 1099511627776 is larger than any Gemma 4 dimension"},
-    {"no_text_config", [](json::Object &, json::Object &top) { top.erase("text_config"); },
+    {"absurd_dimension",
+     [](json::Object &t, json::Object &) {
+       t["hidden_size_per_layer_input"] = int64_t(1) << 40;
+     },
+     "hidden_size_per_layer_input: 1099511627776 is larger than any Gemma 4 "
+     "dimension"},
+    {"no_text_config",
+     [](json::Object &, json::Object &top) { top.erase("text_config"); },
      "no 'text_config' object"},
 };
 

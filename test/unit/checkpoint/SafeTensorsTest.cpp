@@ -41,7 +41,7 @@ TEST(SafeTensors, ReadsValidFileZeroCopy) {
       R"("e":{"dtype":"I64","shape":[0,3],"data_offsets":[12,12]}})";
   float values[2] = {1.5f, -2.0f};
   std::string data(reinterpret_cast<const char *>(values), 8);
-  data += std::string("\x80\x3f\x00\x40", 4); // bf16 1.0, 2.0
+  data += std::string("\x80\x3f\x00\x40", 4);            // bf16 1.0, 2.0
   auto file = parseBytes(makeFile(header + "  ", data)); // padded header
   ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
   ASSERT_EQ((*file)->tensors().size(), 3u);
@@ -94,24 +94,33 @@ std::vector<MalformedCase> malformedCases() {
       {"missing_dtype",
        makeFile("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", eight),
        "tensor 'a': missing string field 'dtype'"},
-      {"unknown_dtype", makeFile("{" + entry("a", "Q4", "[2]", "[0,8]") + "}", eight),
+      {"unknown_dtype",
+       makeFile("{" + entry("a", "Q4", "[2]", "[0,8]") + "}", eight),
        "tensor 'a': unknown dtype 'Q4'"},
       {"missing_shape",
        makeFile("{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", eight),
        "tensor 'a': missing array field 'shape'"},
-      {"negative_dim", makeFile("{" + entry("a", "F32", "[-2]", "[0,8]") + "}", eight),
+      {"negative_dim",
+       makeFile("{" + entry("a", "F32", "[-2]", "[0,8]") + "}", eight),
        "tensor 'a': shape entries must be non-negative integers"},
-      {"fractional_dim", makeFile("{" + entry("a", "F32", "[2.5]", "[0,8]") + "}", eight),
+      {"fractional_dim",
+       makeFile("{" + entry("a", "F32", "[2.5]", "[0,8]") + "}", eight),
        "tensor 'a': shape entries must be non-negative integers"},
-      {"offsets_one_number", makeFile("{" + entry("a", "F32", "[2]", "[8]") + "}", eight),
+      {"offsets_one_number",
+       makeFile("{" + entry("a", "F32", "[2]", "[8]") + "}", eight),
        "tensor 'a': 'data_offsets' must be an array [begin, end]"},
-      {"offsets_negative", makeFile("{" + entry("a", "F32", "[2]", "[-8,0]") + "}", eight),
+      {"offsets_negative",
+       makeFile("{" + entry("a", "F32", "[2]", "[-8,0]") + "}", eight),
        "tensor 'a': 'data_offsets' must be non-negative integers"},
-      {"offsets_reversed", makeFile("{" + entry("a", "U8", "[0]", "[8,0]") + "}", eight),
+      {"offsets_reversed",
+       makeFile("{" + entry("a", "U8", "[0]", "[8,0]") + "}", eight),
        "tensor 'a': data_offsets [8, 0] end before they begin"},
-      {"size_mismatch", makeFile("{" + entry("a", "F32", "[2,3]", "[0,8]") + "}", eight),
-       "tensor 'a': shape [2, 3] x F32 is 24 bytes but data_offsets [0, 8] span 8"},
-      {"truncated_data", makeFile("{" + entry("a", "F32", "[4]", "[0,16]") + "}", eight),
+      {"size_mismatch",
+       makeFile("{" + entry("a", "F32", "[2,3]", "[0,8]") + "}", eight),
+       "tensor 'a': shape [2, 3] x F32 is 24 bytes but data_offsets [0, 8] "
+       "span 8"},
+      {"truncated_data",
+       makeFile("{" + entry("a", "F32", "[4]", "[0,16]") + "}", eight),
        "tensor 'a': data_offsets [0, 16] run past the end of the data section "
        "(8 bytes); the file is truncated"},
       {"overlap",
@@ -124,7 +133,8 @@ std::vector<MalformedCase> malformedCases() {
                     entry("b", "U8", "[2]", "[6,8]") + "}",
                 eight),
        "2 unused bytes before tensor 'b' (data offset 4)"},
-      {"trailing_bytes", makeFile("{" + entry("a", "F32", "[1]", "[0,4]") + "}", eight),
+      {"trailing_bytes",
+       makeFile("{" + entry("a", "F32", "[1]", "[0,4]") + "}", eight),
        "4 bytes after the last tensor are not described by the header"},
       {"duplicate_name",
        makeFile("{" + entry("a", "F32", "[1]", "[0,4]") + "," +
@@ -136,14 +146,17 @@ std::vector<MalformedCase> malformedCases() {
       {"metadata_not_string", makeFile("{\"__metadata__\":{\"k\":1}}", ""),
        "'__metadata__' value of 'k' is not a string"},
       {"shape_overflows",
-       makeFile("{" + entry("a", "F64", "[4294967296,4294967296]", "[0,8]") + "}", eight),
+       makeFile("{" + entry("a", "F64", "[4294967296,4294967296]", "[0,8]") +
+                    "}",
+                eight),
        "tensor 'a': shape [4294967296, 4294967296] is too large to address"},
       {"unknown_field",
        makeFile("{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8],"
                 "\"extra\":1}}",
                 eight),
        "tensor 'a': unknown field 'extra'"},
-      {"empty_name", makeFile("{" + entry("", "U8", "[8]", "[0,8]") + "}", eight),
+      {"empty_name",
+       makeFile("{" + entry("", "U8", "[8]", "[0,8]") + "}", eight),
        "a tensor has an empty name"},
   };
 }
@@ -161,8 +174,8 @@ TEST(SafeTensors, MalformedFilesAreRejectedWithTheirMessage) {
 }
 
 TEST(SafeTensors, EveryTruncationOfAValidFileIsRejected) {
-  std::string valid =
-      makeFile("{" + entry("a", "F32", "[3]", "[0,12]") + "}", std::string(12, 'x'));
+  std::string valid = makeFile("{" + entry("a", "F32", "[3]", "[0,12]") + "}",
+                               std::string(12, 'x'));
   ASSERT_TRUE(bool(parseBytes(valid)));
   for (size_t length = 0; length < valid.size(); ++length) {
     auto file = parseBytes(valid.substr(0, length));

@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Checkpoint/TensorManifest.h"
 #include "compiler/Checkpoint/ModelConfig.h"
 #include "compiler/Checkpoint/Presets.h"
-#include "compiler/Checkpoint/TensorManifest.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -25,7 +25,8 @@ ModelConfig parsePreset(llvm::StringRef preset) {
       makePresetConfig(preset, {}, "bfloat16", false);
   EXPECT_TRUE(bool(object));
   llvm::Expected<ModelConfig> config = ModelConfig::parse(
-      "config.json", llvm::formatv("{0}", llvm::json::Value(std::move(*object))).str());
+      "config.json",
+      llvm::formatv("{0}", llvm::json::Value(std::move(*object))).str());
   EXPECT_TRUE(bool(config)) << llvm::toString(config.takeError());
   return std::move(*config);
 }
@@ -76,16 +77,21 @@ TEST(TensorManifest, ProjectionShapesMatchSection1_2) {
   EXPECT_EQ(moe["layers.5.self_attn.k_proj.weight"].shape, Shape({1024, 2816}));
   EXPECT_EQ(moe.count("layers.5.self_attn.v_proj.weight"), 0u); // K=V
   EXPECT_EQ(moe["layers.0.self_attn.v_proj.weight"].shape, Shape({2048, 2816}));
-  EXPECT_EQ(moe["layers.0.experts.gate_up_proj"].shape, Shape({128, 1408, 2816}));
+  EXPECT_EQ(moe["layers.0.experts.gate_up_proj"].shape,
+            Shape({128, 1408, 2816}));
   EXPECT_EQ(moe["layers.0.experts.down_proj"].shape, Shape({128, 2816, 704}));
   EXPECT_EQ(moe["layers.0.router.proj.weight"].shape, Shape({128, 2816}));
   EXPECT_EQ(moe.count("embed_tokens_per_layer.weight"), 0u);
 
   auto dense = byName(parsePreset("dense-31b"));
-  EXPECT_EQ(dense["layers.5.self_attn.q_proj.weight"].shape, Shape({16384, 5376}));
-  EXPECT_EQ(dense["layers.5.self_attn.k_proj.weight"].shape, Shape({2048, 5376}));
-  EXPECT_EQ(dense["layers.0.self_attn.k_proj.weight"].shape, Shape({4096, 5376}));
-  EXPECT_EQ(dense["layers.0.self_attn.o_proj.weight"].shape, Shape({5376, 8192}));
+  EXPECT_EQ(dense["layers.5.self_attn.q_proj.weight"].shape,
+            Shape({16384, 5376}));
+  EXPECT_EQ(dense["layers.5.self_attn.k_proj.weight"].shape,
+            Shape({2048, 5376}));
+  EXPECT_EQ(dense["layers.0.self_attn.k_proj.weight"].shape,
+            Shape({4096, 5376}));
+  EXPECT_EQ(dense["layers.0.self_attn.o_proj.weight"].shape,
+            Shape({5376, 8192}));
   size_t vProjections = 0;
   for (const auto &[name, spec] : dense)
     vProjections += llvm::StringRef(name).ends_with("v_proj.weight");

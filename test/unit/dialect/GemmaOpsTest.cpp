@@ -59,9 +59,8 @@ TEST_F(GemmaOpsTest, RMSNormWeightMustMatchInnermostDimension) {
   Value input = body.getArgument(0);
   auto epsilon = builder.getF64FloatAttr(1e-6);
 
-  auto good = g4c::gemma::RMSNormOp::create(builder, loc, input.getType(),
-                                            input, body.getArgument(1),
-                                            epsilon);
+  auto good = g4c::gemma::RMSNormOp::create(
+      builder, loc, input.getType(), input, body.getArgument(1), epsilon);
   EXPECT_EQ(verifyAndCaptureError(*module), "");
   good->erase();
 
@@ -80,8 +79,11 @@ TEST_F(GemmaOpsTest, SoftcapRoundTripsThroughText) {
     })mlir";
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
   ASSERT_TRUE(module);
-  auto ops = module->getBody()->front().getRegion(0).front().getOps<
-      g4c::gemma::SoftcapOp>();
+  auto ops = module->getBody()
+                 ->front()
+                 .getRegion(0)
+                 .front()
+                 .getOps<g4c::gemma::SoftcapOp>();
   ASSERT_EQ(std::distance(ops.begin(), ops.end()), 1);
   EXPECT_EQ((*ops.begin()).getCap().convertToDouble(), 30.0);
 }

@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Import/Importer.h"
 #include "compiler/Checkpoint/Presets.h"
 #include "compiler/Dialect/Gemma/IR/GemmaOps.h"
-#include "compiler/Import/Importer.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -28,7 +28,8 @@ ModelConfig realConfig(llvm::StringRef preset) {
   auto object = makePresetConfig(preset, {}, "bfloat16", false);
   EXPECT_TRUE(bool(object));
   auto config = ModelConfig::parse(
-      "config.json", llvm::formatv("{0}", llvm::json::Value(std::move(*object))).str());
+      "config.json",
+      llvm::formatv("{0}", llvm::json::Value(std::move(*object))).str());
   EXPECT_TRUE(bool(config)) << llvm::toString(config.takeError());
   return std::move(*config);
 }
@@ -73,7 +74,8 @@ TEST(Importer, RealE2BStructure) {
   ASSERT_TRUE(succeeded(module));
   for (llvm::StringRef entry : {"prefill", "decode"}) {
     Counts counts = countOps(**module, entry);
-    EXPECT_EQ(counts.weights, 5 + 35 * 17); // §3.1 names, k/v of shared layers included
+    EXPECT_EQ(counts.weights,
+              5 + 35 * 17); // §3.1 names, k/v of shared layers included
     EXPECT_EQ(counts.sliding, 28);
     EXPECT_EQ(counts.full, 7);
     EXPECT_EQ(counts.kEqV, 0);
@@ -93,8 +95,8 @@ TEST(Importer, RealE2BStructure) {
 TEST(Importer, RealDense31BStructure) {
   ModelConfig config = realConfig("dense-31b");
   MLIRContext context;
-  auto module = importModel(context, config,
-                            configOnlyWeights(config, DType::BF16), {});
+  auto module =
+      importModel(context, config, configOnlyWeights(config, DType::BF16), {});
   ASSERT_TRUE(succeeded(module));
   Counts counts = countOps(**module, "prefill");
   EXPECT_EQ(counts.weights, 2 + 60 * 14 - 10); // no v_proj on 10 K=V layers

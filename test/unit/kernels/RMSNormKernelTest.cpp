@@ -52,9 +52,9 @@ void checkShape(int rows, int width, float epsilon) {
 }
 
 TEST(RMSNormKernel, MatchesScalarOracle) {
-  checkShape(1, 1536, 1e-6f);  // E2B decode row
-  checkShape(7, 256, 1e-6f);   // q_norm over a head, odd row count
-  checkShape(3, 13, 1e-6f);    // width not a multiple of the vector size
+  checkShape(1, 1536, 1e-6f); // E2B decode row
+  checkShape(7, 256, 1e-6f);  // q_norm over a head, odd row count
+  checkShape(3, 13, 1e-6f);   // width not a multiple of the vector size
 }
 
 TEST(RMSNormKernel, EpsilonMattersForTinyRows) {

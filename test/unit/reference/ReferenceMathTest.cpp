@@ -37,7 +37,7 @@ TEST(ReferenceMath, RMSNormUsesPlainWeight) {
 }
 
 TEST(ReferenceMath, GeluIsTheTanhApproximation) {
-  EXPECT_NEAR(geluTanh(1.0f), 0.8411920f, 1e-6);  // erf GELU: 0.8413447
+  EXPECT_NEAR(geluTanh(1.0f), 0.8411920f, 1e-6); // erf GELU: 0.8413447
   EXPECT_NEAR(geluTanh(-1.0f), -0.1588080f, 1e-6);
   EXPECT_NEAR(geluTanh(3.0f), 2.9963627f, 1e-6);
   EXPECT_EQ(geluTanh(0.0f), 0.0f);

@@ -75,7 +75,8 @@ std::vector<float> rowOf(const std::vector<float> &values, int64_t row,
   return {values.begin() + row * width, values.begin() + (row + 1) * width};
 }
 
-float maxAbsDifference(const std::vector<float> &a, const std::vector<float> &b) {
+float maxAbsDifference(const std::vector<float> &a,
+                       const std::vector<float> &b) {
   EXPECT_EQ(a.size(), b.size());
   float worst = 0;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i)
@@ -126,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(TinyPresets, BothPaths,
 
 TEST(Reference, SlidingWindowHidesTokensWOrMoreBack) {
   Fixture fixture("tiny-e2b"); // layer 0 is sliding, W = 4
-  const int64_t W = fixture.model->config().text.slidingWindow, d = fixture.hidden();
+  const int64_t W = fixture.model->config().text.slidingWindow,
+                d = fixture.hidden();
   ASSERT_EQ(fixture.model->config().layers[0].kind, AttentionKind::Sliding);
   std::vector<int64_t> tokens = someTokens(12, fixture.vocab());
   ForwardTrace base = traceOf(*fixture.model, tokens);
@@ -154,12 +156,12 @@ TEST(Reference, ConsumersReadTheirProducersKv) {
   EXPECT_EQ(base.layerKeys[5], base.layerKeys[2]);
   EXPECT_NE(base.layerKeys[1], base.layerKeys[0]);
 
-  std::vector<float> k = fixture.model->tensorValues(
-      "layers.1.self_attn.k_proj.weight");
+  std::vector<float> k =
+      fixture.model->tensorValues("layers.1.self_attn.k_proj.weight");
   for (float &value : k)
     value *= -1.5f;
-  ASSERT_FALSE(bool(fixture.model->overrideTensor(
-      "layers.1.self_attn.k_proj.weight", k)));
+  ASSERT_FALSE(bool(
+      fixture.model->overrideTensor("layers.1.self_attn.k_proj.weight", k)));
   ForwardTrace perturbed = traceOf(*fixture.model, tokens);
   EXPECT_NE(perturbed.layerKeys[3], base.layerKeys[3]);
   EXPECT_EQ(perturbed.layerKeys[3], perturbed.layerKeys[1]);
@@ -179,25 +181,28 @@ TEST(Reference, KvSharedLayersIgnoreTheirOwnKvWeights) {
   ASSERT_FALSE(llvm::sys::fs::create_directory(copy));
   for (const char *file : {"config.json", "tokenizer.json"})
     ASSERT_FALSE(llvm::sys::fs::copy_file(
-        (fixture.checkpoint->directory() + "/" + file).str(), copy + "/" + file));
+        (fixture.checkpoint->directory() + "/" + file).str(),
+        copy + "/" + file));
   std::vector<TensorToWrite> tensors;
   std::vector<std::pair<std::string, CheckpointTensor>> all =
       fixture.checkpoint->allTensors();
   for (const auto &[name, tensor] : all)
-    tensors.push_back({tensor.info->name, tensor.info->dtype,
-                       llvm::SmallVector<int64_t, 3>(tensor.info->shape.begin(),
-                                                     tensor.info->shape.end())});
+    tensors.push_back(
+        {tensor.info->name, tensor.info->dtype,
+         llvm::SmallVector<int64_t, 3>(tensor.info->shape.begin(),
+                                       tensor.info->shape.end())});
   size_t perturbed = 0;
   llvm::Error error = writeSafeTensors(
       copy + "/model.safetensors", tensors,
       [&](size_t index, llvm::MutableArrayRef<uint8_t> bytes) {
         llvm::StringRef name = all[index].first;
-        std::memcpy(bytes.data(), all[index].second.data().data(), bytes.size());
-        bool sharedKv = (name.starts_with("layers.3.") ||
-                         name.starts_with("layers.4.") ||
-                         name.starts_with("layers.5.")) &&
-                        (name.contains("k_proj") || name.contains("v_proj") ||
-                         name.contains("k_norm"));
+        std::memcpy(bytes.data(), all[index].second.data().data(),
+                    bytes.size());
+        bool sharedKv =
+            (name.starts_with("layers.3.") || name.starts_with("layers.4.") ||
+             name.starts_with("layers.5.")) &&
+            (name.contains("k_proj") || name.contains("v_proj") ||
+             name.contains("k_norm"));
         if (!sharedKv)
           return;
         ++perturbed;
@@ -240,10 +245,11 @@ TEST(Reference, LayerScalarScalesTheWholeResidual) {
   ASSERT_TRUE(bool(baseLogits));
 
   // A middle layer's scalar changes its output exactly and the logits.
-  std::vector<float> scalar = fixture.model->tensorValues("layers.1.layer_scalar");
+  std::vector<float> scalar =
+      fixture.model->tensorValues("layers.1.layer_scalar");
   ASSERT_EQ(scalar.size(), 1u);
-  ASSERT_FALSE(bool(fixture.model->overrideTensor("layers.1.layer_scalar",
-                                                  {scalar[0] * 2})));
+  ASSERT_FALSE(bool(
+      fixture.model->overrideTensor("layers.1.layer_scalar", {scalar[0] * 2})));
   ForwardTrace doubled = traceOf(*fixture.model, tokens);
   for (size_t i = 0; i < base.layerOutputs[1].size(); ++i)
     ASSERT_NEAR(doubled.layerOutputs[1][i], 2 * base.layerOutputs[1][i],
@@ -253,8 +259,8 @@ TEST(Reference, LayerScalarScalesTheWholeResidual) {
 
   // The last layer's scalar is hidden by the final RMSNorm: only the layer
   // output shows it. (Why intermediate values are tested.)
-  ASSERT_FALSE(bool(fixture.model->overrideTensor("layers.1.layer_scalar",
-                                                  scalar)));
+  ASSERT_FALSE(
+      bool(fixture.model->overrideTensor("layers.1.layer_scalar", scalar)));
   std::string last = llvm::formatv("layers.{0}.layer_scalar", L - 1);
   std::vector<float> lastScalar = fixture.model->tensorValues(last);
   ASSERT_FALSE(bool(fixture.model->overrideTensor(last, {lastScalar[0] * 2})));
@@ -275,7 +281,8 @@ TEST(Reference, EmbeddingScaleIsRoundedToTheTableDType) {
     Fixture fixture(options);
     std::vector<int64_t> tokens = {5, 9};
     ForwardTrace trace = traceOf(*fixture.model, tokens);
-    std::vector<float> table = fixture.model->tensorValues("embed_tokens.weight");
+    std::vector<float> table =
+        fixture.model->tensorValues("embed_tokens.weight");
     float scale = dtype == DType::BF16 ? 6.3125f : std::sqrt(40.0f);
     for (int64_t i = 0; i < 40; ++i)
       ASSERT_EQ(trace.embeddings[40 + i], table[9 * 40 + i] * scale)

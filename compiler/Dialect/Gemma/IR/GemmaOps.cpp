@@ -119,7 +119,7 @@ static LogicalResult verifyKvOwner(AttentionOp op) {
   AttentionOp owner;
   for (Operation &other : *op->getBlock())
     if (auto attention = dyn_cast<AttentionOp>(other))
-      if (attention.getLayer() == op.getKvOwner())
+      if (attention.getLayer() == op.getKvOwner()) // both read as uint64_t
         owner = attention;
   if (!owner)
     return op.emitOpError("kv_owner ")
@@ -130,8 +130,9 @@ static LogicalResult verifyKvOwner(AttentionOp op) {
            << owner.getKvOwner() << "'s)";
   if (owner.getKind() != op.getKind())
     return op.emitOpError("expected kv_owner ")
-           << op.getKvOwner() << " to be a " << stringifyAttentionKind(op.getKind())
-           << " layer, got " << stringifyAttentionKind(owner.getKind());
+           << op.getKvOwner() << " to be a "
+           << stringifyAttentionKind(op.getKind()) << " layer, got "
+           << stringifyAttentionKind(owner.getKind());
   if (owner.getHeadDim() != op.getHeadDim() ||
       owner.getNumKvHeads() != op.getNumKvHeads())
     return op.emitOpError("expected the KV geometry of kv_owner ")
@@ -144,23 +145,27 @@ static LogicalResult verifyKvOwner(AttentionOp op) {
 LogicalResult AttentionOp::verify() {
   if (failed(expectMatrix(*this, "input", getInput())))
     return failure();
+  // I64Attr getters return uint64_t; read them as the signed values the IR
+  // holds so that negative values are caught.
   const int64_t d = shapeOf(getInput())[1];
-  const int64_t hd = getHeadDim(), Hq = getNumHeads(), Hkv = getNumKvHeads();
+  const int64_t hd = int64_t(getHeadDim()), Hq = int64_t(getNumHeads());
+  const int64_t Hkv = int64_t(getNumKvHeads()), window = int64_t(getWindow());
+  const int64_t rotaryDims = int64_t(getRotaryDims());
+  const int64_t layer = int64_t(getLayer()), owner = int64_t(getKvOwner());
   if (hd <= 0 || Hq <= 0 || Hkv <= 0)
     return emitOpError("expected positive head_dim, num_heads and "
                        "num_kv_heads");
   if (Hq % Hkv != 0)
     return emitOpError("expected num_heads (")
            << Hq << ") to be a multiple of num_kv_heads (" << Hkv << ")";
-  if (getKind() == AttentionKind::Sliding && getWindow() <= 0)
+  if (getKind() == AttentionKind::Sliding && window <= 0)
     return emitOpError("expected window > 0 on a sliding layer, got ")
-           << getWindow();
-  if (getKind() == AttentionKind::Full && getWindow() != 0)
-    return emitOpError("expected window 0 on a full layer, got ")
-           << getWindow();
-  if (getRotaryDims() < 0 || getRotaryDims() > hd || getRotaryDims() % 2)
+           << window;
+  if (getKind() == AttentionKind::Full && window != 0)
+    return emitOpError("expected window 0 on a full layer, got ") << window;
+  if (rotaryDims < 0 || rotaryDims > hd || rotaryDims % 2)
     return emitOpError("expected an even rotary_dims in [0, ")
-           << hd << "], got " << getRotaryDims();
+           << hd << "], got " << rotaryDims;
   if (!(getRopeTheta().convertToDouble() > 0))
     return emitOpError("expected rope_theta > 0");
   if (failed(expectShape(*this, "q_proj", getQProj(), {Hq * hd, d})) ||
@@ -177,9 +182,9 @@ LogicalResult AttentionOp::verify() {
     return failure();
   if (getVProj() && getKEqV())
     return emitOpError("expected no v_proj on a k_eq_v layer");
-  if (getKvOwner() < 0 || getKvOwner() > getLayer())
+  if (owner < 0 || owner > layer)
     return emitOpError("expected kv_owner in [0, ")
-           << getLayer() << "], got " << getKvOwner();
+           << layer << "], got " << owner;
   if (ownsKv()) {
     if (!getKProj() || !getKNorm())
       return emitOpError("expected k_proj and k_norm on a layer that owns "
@@ -201,8 +206,8 @@ LogicalResult MLPOp::verify() {
   const int64_t d = shapeOf(getInput())[1];
   ArrayRef<int64_t> gate = shapeOf(getGate());
   if (gate.size() != 2 || gate[1] != d)
-    return emitOpError("expected a [width, ") << d << "] gate, got "
-                                             << formatShape(gate);
+    return emitOpError("expected a [width, ")
+           << d << "] gate, got " << formatShape(gate);
   const int64_t width = gate[0];
   if (failed(expectShape(*this, "up", getUp(), {width, d})) ||
       failed(expectShape(*this, "down", getDown(), {d, width})))
@@ -229,14 +234,14 @@ LogicalResult MoEOp::verify() {
            << formatShape(down);
   const int64_t I = down[2];
   if (failed(expectShape(*this, "router_scale", getRouterScale(), {d})) ||
-      failed(expectShape(*this, "per_expert_scale", getPerExpertScale(),
-                         {E})) ||
+      failed(
+          expectShape(*this, "per_expert_scale", getPerExpertScale(), {E})) ||
       failed(expectShape(*this, "gate_up", getGateUp(), {E, 2 * I, d})) ||
       failed(expectShape(*this, "down", getDown(), {E, d, I})))
     return failure();
-  if (getTopK() < 1 || getTopK() > E)
-    return emitOpError("expected top_k in [1, ")
-           << E << "], got " << getTopK();
+  const int64_t topK = int64_t(getTopK());
+  if (topK < 1 || topK > E)
+    return emitOpError("expected top_k in [1, ") << E << "], got " << topK;
   return success();
 }
 
@@ -253,9 +258,9 @@ LogicalResult PerLayerInputOp::verify() {
     return emitOpError("expected [")
            << x[0] << ", L, P] per-layer inputs, got " << formatShape(ple);
   const int64_t d = x[1], L = ple[1], P = ple[2];
-  if (getLayer() < 0 || getLayer() >= L)
-    return emitOpError("expected layer in [0, ")
-           << L << "), got " << getLayer();
+  const int64_t layer = int64_t(getLayer());
+  if (layer < 0 || layer >= L)
+    return emitOpError("expected layer in [0, ") << L << "), got " << layer;
   if (failed(expectShape(*this, "gate", getGate(), {P, d})) ||
       failed(expectShape(*this, "projection", getProjection(), {d, P})) ||
       failed(expectShape(*this, "norm", getNorm(), {d})))
