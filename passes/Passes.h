@@ -21,6 +21,9 @@ namespace g4c {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
+/// Adds the patterns that remove k/v weights from KV-shared attention ops.
+void populateResolveKvSharingPatterns(mlir::RewritePatternSet &patterns);
+
 /// Adds the patterns that expand `gemma.softcap` into arith/math ops.
 void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
 
@@ -28,6 +31,17 @@ void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
 /// g4c-opt and textual pipelines).
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// Options of the default pipeline (none yet besides the defaults).
+struct G4cPipelineOptions {};
+
+/// The default g4c pipeline, model level to kernels; the one place passes
+/// are put in order. Registered as "g4c-pipeline" for g4c-opt.
+void buildG4cPipeline(mlir::OpPassManager &pm,
+                      const G4cPipelineOptions &options);
+
+/// Registers the passes and the "g4c-pipeline" pipeline.
+void registerG4cPassesAndPipeline();
 
 } // namespace g4c
 

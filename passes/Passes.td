@@ -11,6 +11,26 @@
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
+// Model-level specialisation
+//===----------------------------------------------------------------------===//
+
+def ResolveKvSharingPass : Pass<"g4c-resolve-kv-sharing", "::mlir::ModuleOp"> {
+  let summary = "Drop the k/v weights of layers that read another layer's KV";
+  let description = [{
+    KV-shared layers (E2B/E4B: every layer from num_hidden_layers -
+    num_kv_shared_layers on) attend over their `kv_owner`'s cache. Their own
+    k/v projections and k norm are in the checkpoint but never used. This
+    pass removes them from the `gemma.attention` ops and then erases every
+    `gemma.weight` that nothing references any more, so the weight packer
+    never packs them.
+
+    Algorithm: one rewrite per attention op with `kv_owner != layer` and k/v
+    operands (rebuilt without them); the greedy driver erases the dead
+    `gemma.weight_ref`s; unreferenced `gemma.weight` symbols are erased last.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
 

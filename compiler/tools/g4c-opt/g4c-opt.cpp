@@ -19,7 +19,7 @@ int main(int argc, char **argv) {
                   mlir::func::FuncDialect, mlir::math::MathDialect,
                   mlir::tensor::TensorDialect>();
   mlir::registerTransformsPasses();
-  g4c::registerG4cPasses();
+  g4c::registerG4cPassesAndPipeline();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "g4c optimizer driver\n", registry));
 }

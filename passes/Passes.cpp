@@ -1,0 +1,32 @@
+//===- Passes.cpp - the g4c pass pipeline ---------------------------------===//
+//
+// Part of g4c. This file implements buildG4cPipeline, the one place where
+// g4c's passes are put in order, and its registration.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace g4c {
+
+void buildG4cPipeline(mlir::OpPassManager &pm,
+                      const G4cPipelineOptions &options) {
+  // First: KV-shared layers stop referring to their own k/v weights, so no
+  // later pass (or the weight packer) spends anything on them.
+  pm.addPass(createResolveKvSharingPass());
+  // Clean up what the rewrites leave behind (dead weight refs).
+  pm.addPass(mlir::createCanonicalizerPass());
+}
+
+void registerG4cPassesAndPipeline() {
+  registerG4cPasses();
+  mlir::PassPipelineRegistration<>(
+      "g4c-pipeline", "The default g4c pipeline on a gemma-dialect module",
+      [](mlir::OpPassManager &pm) { buildG4cPipeline(pm, {}); });
+}
+
+} // namespace g4c
