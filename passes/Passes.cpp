@@ -20,6 +20,8 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
   pm.addPass(createResolveKvSharingPass());
   // Clean up what the rewrites leave behind (dead weight refs).
   pm.addPass(mlir::createCanonicalizerPass());
+  // Last: offsets are only meaningful once no pass changes the values.
+  pm.addPass(createPlanMemoryPass());
 }
 
 void registerG4cPassesAndPipeline() {

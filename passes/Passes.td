@@ -30,6 +30,43 @@ def ResolveKvSharingPass : Pass<"g4c-resolve-kv-sharing", "::mlir::ModuleOp"> {
   }];
 }
 
+def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Give every activation a static arena offset; size the KV caches";
+  let description = [{
+    Plans the one arena a compiled model runs in.
+
+    KV caches: every layer that owns its KV gets K and V caches of
+    `slots x num_kv_heads x head_dim` elements of `kv-dtype`, where slots is
+    the window W for sliding layers (a ring buffer) and the context length
+    (`gemma.context_length` of the module) for full layers; KV-shared layers
+    get none. The caches are placed one after another from offset 0.
+
+    Activations: in each entry function, every tensor an op produces (weights
+    excluded: they stay mapped) lives from its definition to its last use;
+    values are placed first-fit by definition order at 64-byte aligned
+    offsets after the KV caches, reusing the space of dead values. Entry
+    points share the activation region (they never run at once), so it is
+    as large as the largest one needs.
+
+    Results: `gemma.arena_offset` on each planned op, and the module
+    attribute `gemma.memory_plan` with the byte counts (activations, KV in
+    total and per layer, arena). With `report`, the plan is also emitted as
+    a remark. `no-ring-buffers` and `no-kv-sharing` size the caches as if
+    sliding layers kept full caches or no layer shared, to show what the
+    specialisations save.
+  }];
+  let options = [
+    Option<"kvDType", "kv-dtype", "std::string", "\"f32\"",
+           "element type of the KV caches: f32, f16 or bf16">,
+    Option<"report", "report", "bool", "false",
+           "emit the plan as a remark">,
+    Option<"noRingBuffers", "no-ring-buffers", "bool", "false",
+           "what-if: sliding layers keep a cache of the whole context">,
+    Option<"noKvSharing", "no-kv-sharing", "bool", "false",
+           "what-if: every layer keeps its own cache">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//

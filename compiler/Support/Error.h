@@ -14,8 +14,7 @@ namespace g4c {
 
 /// An llvm::Error carrying |message|.
 inline llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message.str());
 }
 
 } // namespace g4c

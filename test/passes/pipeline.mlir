@@ -4,13 +4,15 @@
 // The default pipeline, in order (one "IR Dump After" per pass).
 // PASSES: IR Dump After ResolveKvSharingPass
 // PASSES: IR Dump After Canonicalizer
+// PASSES: IR Dump After PlanMemoryPass
 
 // KV sharing is resolved by the default pipeline.
+// CHECK: gemma.memory_plan
 // CHECK-NOT: @l1_k
 // CHECK-LABEL: func.func @pipeline_resolves_kv_sharing
 // CHECK: gemma.attention {{.*}}layer = 0 : i64
 // CHECK: gemma.attention {{.*}} q_norm(%{{.+}} : tensor<4xbf16>) {{{.*}}layer = 1 : i64
-module {
+module attributes {gemma.context_length = 16 : i64} {
   gemma.weight @q : tensor<8x8xbf16> = "q" in "model.safetensors"
   gemma.weight @n : tensor<4xbf16> = "n" in "model.safetensors"
   gemma.weight @l0_k : tensor<4x8xbf16> = "l0.k" in "model.safetensors"

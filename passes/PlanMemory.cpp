@@ -1,0 +1,156 @@
+//===- PlanMemory.cpp - static arena planning -----------------------------===//
+//
+// Part of g4c. This file implements the g4c-plan-memory pass: KV cache
+// sizes from the attention ops, then first-fit liveness-based offsets for
+// every activation of every entry point, reported as module attributes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Dialect/Gemma/IR/GemmaOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace g4c {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "passes/Passes.h.inc"
+} // namespace g4c
+
+using namespace mlir;
+
+namespace g4c {
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+int64_t alignUp(int64_t value) {
+  return (value + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+/// Bytes of one KV element, or 0 for an unknown dtype name.
+int64_t kvElementBytes(llvm::StringRef name) {
+  return llvm::StringSwitch<int64_t>(name)
+      .Case("f32", 4)
+      .Case("f16", 2)
+      .Case("bf16", 2)
+      .Default(0);
+}
+
+/// A value placed in the arena: [offset, offset + size) while live.
+struct Placement {
+  int64_t offset, size, lastUse;
+};
+
+/// Plans |function|'s activations first-fit from |base|; returns the end of
+/// the highest placement.
+int64_t planActivations(func::FuncOp function, int64_t base, Builder &builder) {
+  llvm::DenseMap<Operation *, int64_t> order;
+  int64_t index = 0;
+  function.walk([&](Operation *op) { order[op] = index++; });
+
+  std::vector<Placement> live;
+  int64_t end = base;
+  for (Operation &op : function.getBody().front()) {
+    int64_t now = order[&op];
+    // Values whose last use is before this op are dead: their space frees.
+    llvm::erase_if(live, [&](const Placement &p) { return p.lastUse < now; });
+    if (op.getNumResults() != 1 || isa<gemma::WeightRefOp>(op))
+      continue;
+    auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+    if (!type || !type.hasStaticShape())
+      continue;
+    int64_t size = alignUp(type.getNumElements() *
+                           int64_t(type.getElementTypeBitWidth() / 8));
+    int64_t lastUse = now;
+    for (Operation *user : op.getResult(0).getUsers())
+      lastUse = std::max(lastUse, order[user]);
+    // First fit among the live placements, sorted by offset.
+    llvm::sort(live, [](const Placement &a, const Placement &b) {
+      return a.offset < b.offset;
+    });
+    int64_t offset = base;
+    for (const Placement &p : live) {
+      if (offset + size <= p.offset)
+        break;
+      offset = std::max(offset, p.offset + p.size);
+    }
+    live.push_back({offset, size, lastUse});
+    end = std::max(end, offset + size);
+    op.setAttr("gemma.arena_offset", builder.getI64IntegerAttr(offset));
+  }
+  return end;
+}
+
+struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
+  using PlanMemoryPassBase::PlanMemoryPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Builder builder(&getContext());
+    int64_t elementBytes = kvElementBytes(kvDType);
+    if (!elementBytes) {
+      module.emitError("expected kv-dtype f32, f16 or bf16, got '")
+          << kvDType << "'";
+      return signalPassFailure();
+    }
+    auto context = module->getAttrOfType<IntegerAttr>("gemma.context_length");
+    if (!context) {
+      module.emitError("expected the module attribute gemma.context_length");
+      return signalPassFailure();
+    }
+
+    // One cache pair per KV-owning layer (attention ops are the same in
+    // every entry point; the first one seen defines the layer).
+    llvm::MapVector<int64_t, int64_t> kvBytesByLayer;
+    module.walk([&](gemma::AttentionOp op) {
+      int64_t layer = int64_t(op.getLayer());
+      if ((!op.ownsKv() && !noKvSharing) || kvBytesByLayer.count(layer))
+        return;
+      int64_t slots = context.getInt();
+      if (op.getKind() == gemma::AttentionKind::Sliding && !noRingBuffers)
+        slots = std::min<int64_t>(int64_t(op.getWindow()), slots);
+      int64_t bytes = 2 * slots * int64_t(op.getNumKvHeads()) *
+                      int64_t(op.getHeadDim()) * elementBytes;
+      kvBytesByLayer[layer] = alignUp(bytes);
+    });
+    int64_t kvBytes = 0;
+    llvm::SmallVector<NamedAttribute> perLayer;
+    for (auto [layer, bytes] : kvBytesByLayer) {
+      perLayer.push_back(builder.getNamedAttr(
+          llvm::formatv("layer{0}", layer).str(),
+          builder.getI64IntegerAttr(bytes)));
+      kvBytes += bytes;
+    }
+
+    int64_t activationEnd = kvBytes;
+    for (auto function : module.getOps<func::FuncOp>())
+      if (!function.isExternal())
+        activationEnd = std::max(
+            activationEnd, planActivations(function, kvBytes, builder));
+
+    int64_t activationBytes = activationEnd - kvBytes;
+    module->setAttr(
+        "gemma.memory_plan",
+        builder.getDictionaryAttr(
+            {builder.getNamedAttr("activation_bytes",
+                                  builder.getI64IntegerAttr(activationBytes)),
+             builder.getNamedAttr("arena_bytes",
+                                  builder.getI64IntegerAttr(activationEnd)),
+             builder.getNamedAttr("kv_bytes", builder.getI64IntegerAttr(kvBytes)),
+             builder.getNamedAttr("kv_bytes_per_layer",
+                                  builder.getDictionaryAttr(perLayer))}));
+    if (report)
+      module.emitRemark() << "arena " << activationEnd << " bytes: activations "
+                          << activationBytes << ", KV caches " << kvBytes
+                          << " (" << kvBytesByLayer.size() << " layers, "
+                          << kvDType << ")";
+  }
+};
+
+} // namespace
+} // namespace g4c
