@@ -121,17 +121,17 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     int64_t kvBytes = 0;
     llvm::SmallVector<NamedAttribute> perLayer;
     for (auto [layer, bytes] : kvBytesByLayer) {
-      perLayer.push_back(builder.getNamedAttr(
-          llvm::formatv("layer{0}", layer).str(),
-          builder.getI64IntegerAttr(bytes)));
+      perLayer.push_back(
+          builder.getNamedAttr(llvm::formatv("layer{0}", layer).str(),
+                               builder.getI64IntegerAttr(bytes)));
       kvBytes += bytes;
     }
 
     int64_t activationEnd = kvBytes;
     for (auto function : module.getOps<func::FuncOp>())
       if (!function.isExternal())
-        activationEnd = std::max(
-            activationEnd, planActivations(function, kvBytes, builder));
+        activationEnd = std::max(activationEnd,
+                                 planActivations(function, kvBytes, builder));
 
     int64_t activationBytes = activationEnd - kvBytes;
     module->setAttr(
@@ -141,7 +141,8 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
                                   builder.getI64IntegerAttr(activationBytes)),
              builder.getNamedAttr("arena_bytes",
                                   builder.getI64IntegerAttr(activationEnd)),
-             builder.getNamedAttr("kv_bytes", builder.getI64IntegerAttr(kvBytes)),
+             builder.getNamedAttr("kv_bytes",
+                                  builder.getI64IntegerAttr(kvBytes)),
              builder.getNamedAttr("kv_bytes_per_layer",
                                   builder.getDictionaryAttr(perLayer))}));
     if (report)

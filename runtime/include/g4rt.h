@@ -35,6 +35,12 @@ typedef enum g4_status {
  *  "invalid argument", ...); "unknown status" for values outside the enum. */
 const char *g4_status_string(g4_status status);
 
+/** Where a failing call that takes one describes what went wrong (the
+ *  file and the problem). Caller-owned; no allocation. */
+typedef struct g4_error {
+  char message[256];
+} g4_error;
+
 /*===----------------------------------------------------------------------===*
  * Arena: static bump allocation over caller-provided memory
  *===----------------------------------------------------------------------===*/
@@ -61,6 +67,30 @@ g4_status g4_arena_allocate(g4_arena *arena, size_t size, size_t alignment,
 
 /** Forgets every allocation of |arena|; its memory is handed out again. */
 g4_status g4_arena_reset(g4_arena *arena);
+
+/*===----------------------------------------------------------------------===*
+ * Packed weights (.g4w)
+ *===----------------------------------------------------------------------===*/
+
+/** A read-only mapping of a .g4w file. Tensors live at the offsets the
+ *  compiler recorded in the generated code. */
+typedef struct g4_weights {
+  const uint8_t *data; /**< the whole file */
+  size_t size;         /**< its size in bytes */
+} g4_weights;
+
+/** Maps the .g4w file at |path| read-only and checks that it is the one the
+ *  generated code was compiled against: |expected_size| bytes, a valid
+ *  header, fingerprint |expected_fingerprint|. Fails with G4_IO_ERROR (cannot
+ *  open or map) or G4_FORMAT_ERROR (wrong size, magic, version or
+ *  fingerprint); |out_error| (may be null) then names the file and the
+ *  problem. */
+g4_status g4_weights_map(const char *path, uint64_t expected_fingerprint,
+                         uint64_t expected_size, g4_weights *out_weights,
+                         g4_error *out_error);
+
+/** Unmaps |weights|; it may then be mapped again. */
+g4_status g4_weights_release(g4_weights *weights);
 
 #ifdef __cplusplus
 } /* extern "C" */

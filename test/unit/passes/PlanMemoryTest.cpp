@@ -35,9 +35,8 @@ int64_t planKvBytes(const PlanMemoryPassOptions &options) {
   ImportOptions importOptions;
   importOptions.prefillChunk = 16;
   importOptions.contextLength = 32768;
-  auto module = importModel(context, *config,
-                            configOnlyWeights(*config, DType::BF16),
-                            importOptions);
+  auto module = importModel(
+      context, *config, configOnlyWeights(*config, DType::BF16), importOptions);
   EXPECT_TRUE(succeeded(module));
   PassManager pm(&context);
   pm.addPass(createPlanMemoryPass(options));

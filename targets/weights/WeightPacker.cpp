@@ -1,0 +1,144 @@
+//===- WeightPacker.cpp - stream checkpoint tensors into .g4w -------------===//
+//
+// Part of g4c. This file implements packWeights: lay out the directory and
+// the aligned data region, stream every tensor through a fixed-size buffer
+// converting to its target format, hash as it goes, and write the header
+// last (its fingerprint covers the directory and the data).
+//
+//===----------------------------------------------------------------------===//
+
+#include "targets/weights/WeightPacker.h"
+#include "compiler/Support/Error.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+namespace g4c {
+
+using namespace weightfile;
+
+namespace {
+
+uint64_t alignUp(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+template <typename T> void append(std::string &bytes, T value) {
+  char raw[sizeof(T)];
+  std::memcpy(raw, &value, sizeof(T)); // the targets are little-endian
+  bytes.append(raw, sizeof(T));
+}
+
+DType dtypeOf(Format format) {
+  return format == Format::F32 ? DType::F32 : DType::BF16;
+}
+
+/// Streams |request|'s elements, converted, to |out| and |fingerprint|.
+void writeTensor(const PackedTensorRequest &request, llvm::raw_ostream &out,
+                 Fingerprint &fingerprint) {
+  const TensorInfo &info = *request.source.info;
+  const uint8_t *source = request.source.data().data();
+  const uint64_t count = info.numElements();
+  const uint64_t elementSize = formatSize(request.format);
+  constexpr uint64_t kChunk = 1 << 20;
+  std::vector<uint8_t> buffer(std::min(count, kChunk) * elementSize);
+  for (uint64_t begin = 0; begin < count; begin += kChunk) {
+    uint64_t n = std::min(kChunk, count - begin);
+    for (uint64_t i = 0; i < n; ++i)
+      storeFloat(loadFloat(source, info.dtype, begin + i),
+                 dtypeOf(request.format), &buffer[i * elementSize]);
+    out.write(reinterpret_cast<const char *>(buffer.data()), n * elementSize);
+    fingerprint.add(buffer.data(), n * elementSize);
+  }
+}
+
+} // namespace
+
+llvm::Expected<PackedWeights>
+packWeights(llvm::StringRef path,
+            const std::vector<PackedTensorRequest> &requests) {
+  PackedWeights packed;
+  // Directory size does not depend on the offsets it records.
+  uint64_t directorySize = 0;
+  for (const PackedTensorRequest &request : requests) {
+    if (!isFloatWeightDType(request.source.info->dtype))
+      return makeError(llvm::formatv("{0}: tensor '{1}' has dtype {2}; only "
+                                     "F32, F16 and BF16 can be packed",
+                                     path, request.name,
+                                     dtypeName(request.source.info->dtype)));
+    directorySize += 4 + request.name.size() + 4 + 4 +
+                     8 * request.source.info->shape.size() + 8 + 8;
+  }
+  uint64_t offset = alignUp(kHeaderSize + directorySize, kDataAlignment);
+  const uint64_t dataOffset = offset;
+  std::string directory;
+  for (const PackedTensorRequest &request : requests) {
+    PackedTensor tensor;
+    tensor.name = request.name;
+    tensor.format = request.format;
+    tensor.shape.assign(request.source.info->shape.begin(),
+                        request.source.info->shape.end());
+    tensor.offset = offset;
+    tensor.size =
+        request.source.info->numElements() * formatSize(request.format);
+    offset = alignUp(offset + tensor.size, kTensorAlignment);
+
+    append<uint32_t>(directory, uint32_t(tensor.name.size()));
+    directory += tensor.name;
+    append<uint32_t>(directory, uint32_t(tensor.format));
+    append<uint32_t>(directory, uint32_t(tensor.shape.size()));
+    for (uint64_t dim : tensor.shape)
+      append<uint64_t>(directory, dim);
+    append<uint64_t>(directory, tensor.offset);
+    append<uint64_t>(directory, tensor.size);
+    packed.tensors.push_back(std::move(tensor));
+  }
+  packed.fileSize = packed.tensors.empty() ? dataOffset
+                                           : packed.tensors.back().offset +
+                                                 packed.tensors.back().size;
+
+  std::string temporary = (path + ".partial").str();
+  auto fail = [&](const llvm::Twine &message) {
+    llvm::sys::fs::remove(temporary);
+    return makeError(path + ": " + message);
+  };
+  std::error_code error;
+  llvm::raw_fd_ostream out(temporary, error);
+  if (error)
+    return fail("cannot write: " + error.message());
+  Fingerprint fingerprint;
+  fingerprint.add(directory.data(), directory.size());
+  out.write_zeros(kHeaderSize);
+  out << directory;
+  out.write_zeros(dataOffset - kHeaderSize - directory.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const PackedTensor &tensor = packed.tensors[i];
+    out.write_zeros(tensor.offset - out.tell());
+    writeTensor(requests[i], out, fingerprint);
+  }
+  packed.fingerprint = fingerprint.state;
+
+  Header header = {};
+  std::memcpy(header.magic, kMagic, sizeof(kMagic));
+  header.version = kVersion;
+  header.tensorCount = uint32_t(requests.size());
+  header.directorySize = directorySize;
+  header.fingerprint = packed.fingerprint;
+  header.dataOffset = dataOffset;
+  header.fileSize = packed.fileSize;
+  out.seek(0);
+  out.write(reinterpret_cast<const char *>(&header), sizeof(header));
+  out.close();
+  if (out.has_error()) {
+    std::error_code writeError = out.error();
+    out.clear_error();
+    return fail("write failed: " + writeError.message());
+  }
+  if (std::error_code renameError = llvm::sys::fs::rename(temporary, path))
+    return fail("cannot rename into place: " + renameError.message());
+  return packed;
+}
+
+} // namespace g4c

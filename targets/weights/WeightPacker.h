@@ -1,0 +1,53 @@
+//===- WeightPacker.h - stream checkpoint tensors into .g4w -----*- C++ -*-===//
+//
+// Part of g4c. Packs the tensors a compiled model reads into one .g4w file,
+// converting each to the format its kernels want while streaming from the
+// mapped checkpoint (bounded memory, atomic output).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_TARGETS_WEIGHTS_WEIGHTPACKER_H
+#define G4C_TARGETS_WEIGHTS_WEIGHTPACKER_H
+
+#include "compiler/Checkpoint/Checkpoint.h"
+#include "runtime/src/weight_file_format.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace g4c {
+
+/// One tensor to pack: its name in the .g4w, its source, its format.
+struct PackedTensorRequest {
+  std::string name;
+  CheckpointTensor source;
+  weightfile::Format format;
+};
+
+/// Where a tensor landed in the .g4w (the generated code's constants).
+struct PackedTensor {
+  std::string name;
+  weightfile::Format format;
+  std::vector<uint64_t> shape;
+  uint64_t offset, size;
+};
+
+/// The result of packing: the layout and the file's identity.
+struct PackedWeights {
+  std::vector<PackedTensor> tensors;
+  uint64_t fingerprint = 0;
+  uint64_t fileSize = 0;
+};
+
+/// Writes |requests| to |path| (through a temporary file renamed into place
+/// at the end). Source tensors must be F32, F16 or BF16.
+llvm::Expected<PackedWeights>
+packWeights(llvm::StringRef path,
+            const std::vector<PackedTensorRequest> &requests);
+
+} // namespace g4c
+
+#endif // G4C_TARGETS_WEIGHTS_WEIGHTPACKER_H
