@@ -272,6 +272,36 @@ TEST(Reference, LayerScalarScalesTheWholeResidual) {
   EXPECT_LT(maxAbsDifference(*lastLogits, *baseLogits), 1e-4f);
 }
 
+TEST(Reference, MoeUsesOnlyTheTopKExperts) {
+  // With a zero router every expert ties; top-k takes the lowest indices
+  // (0 and 1 of 8 here). An expert outside the top k must not matter at
+  // all; one inside must.
+  Fixture fixture("tiny-moe");
+  const TextConfig &t = fixture.model->config().text;
+  ASSERT_EQ(t.topKExperts, 2);
+  const std::string router = "layers.0.router.proj.weight";
+  ASSERT_FALSE(bool(fixture.model->overrideTensor(
+      router,
+      std::vector<float>(fixture.model->tensorValues(router).size(), 0.0f))));
+  std::vector<int64_t> tokens = someTokens(6, fixture.vocab());
+  ForwardTrace base = traceOf(*fixture.model, tokens);
+
+  const std::string gateUp = "layers.0.experts.gate_up_proj";
+  const std::vector<float> original = fixture.model->tensorValues(gateUp);
+  const size_t perExpert = original.size() / size_t(t.numExperts);
+  auto perturbExpert = [&](int64_t expert) {
+    std::vector<float> values = original;
+    for (size_t i = expert * perExpert; i < (expert + 1) * perExpert; ++i)
+      values[i] *= 3.0f;
+    EXPECT_FALSE(bool(fixture.model->overrideTensor(gateUp, values)));
+    return traceOf(*fixture.model, tokens);
+  };
+  EXPECT_EQ(perturbExpert(7).layerOutputs[0], base.layerOutputs[0]);
+  EXPECT_GT(
+      maxAbsDifference(perturbExpert(1).layerOutputs[0], base.layerOutputs[0]),
+      1e-4f);
+}
+
 TEST(Reference, EmbeddingScaleIsRoundedToTheTableDType) {
   for (DType dtype : {DType::BF16, DType::F32}) {
     GeneratorOptions options;
