@@ -1,0 +1,176 @@
+//===- PortableKernelsTest.cpp - g4k.h against the reference --------------===//
+//
+// Part of g4c. Each portable kernel against the reference executor's scalar
+// float64-accumulating version (the oracle), at shapes that are not
+// multiples of the vector width, with f32 and bf16 weights. Tolerance:
+// 1e-5 relative (f32 sums of up to a few hundred terms).
+//
+//===----------------------------------------------------------------------===//
+
+#include "g4k.h"
+
+#include "compiler/Reference/ReferenceModel.h"
+#include "test/unit/TestCheckpoints.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+using namespace g4c;
+using namespace g4c::reference;
+
+namespace {
+
+std::vector<float> randomValues(size_t count, unsigned seed, float scale = 1) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-scale, scale);
+  std::vector<float> values(count);
+  for (float &value : values)
+    value = uniform(rng);
+  return values;
+}
+
+/// bf16 copies of |values| (rounded) for the kernel, and the rounded floats
+/// for the oracle.
+std::vector<g4k::bf16> toBf16(std::vector<float> &values) {
+  std::vector<g4k::bf16> packed(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    packed[i].bits = floatToBf16(values[i]);
+    values[i] = bf16ToFloat(packed[i].bits);
+  }
+  return packed;
+}
+
+Matrix matrixOf(const std::vector<float> &values, int64_t rows, int64_t cols) {
+  Matrix matrix;
+  matrix.owned = values.data();
+  matrix.rows = rows;
+  matrix.cols = cols;
+  return matrix;
+}
+
+void expectClose(const std::vector<float> &actual,
+                 const std::vector<float> &expected, float relative = 1e-5f) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_NEAR(actual[i], expected[i],
+                relative * (1.0f + std::fabs(expected[i])))
+        << "at " << i;
+}
+
+TEST(PortableKernels, LinearF32AndBf16) {
+  constexpr int T = 3, Out = 37, In = 70;
+  std::vector<float> x = randomValues(T * In, 1);
+  std::vector<float> w = randomValues(Out * In, 2);
+  std::vector<float> expected(T * Out), actual(T * Out);
+  for (int t = 0; t < T; ++t)
+    reference::linear(llvm::ArrayRef<float>(&x[t * In], In),
+                      matrixOf(w, Out, In), &expected[t * Out]);
+  g4k::linear<T, Out, In>(x.data(), w.data(), actual.data());
+  expectClose(actual, expected);
+
+  std::vector<g4k::bf16> wb = toBf16(w); // w now holds the rounded values
+  for (int t = 0; t < T; ++t)
+    reference::linear(llvm::ArrayRef<float>(&x[t * In], In),
+                      matrixOf(w, Out, In), &expected[t * Out]);
+  g4k::linear<T, Out, In>(x.data(), wb.data(), actual.data());
+  expectClose(actual, expected);
+}
+
+TEST(PortableKernels, RmsNormWithAndWithoutWeight) {
+  constexpr int T = 2, N = 45;
+  std::vector<float> x = randomValues(T * N, 3, 4.0f);
+  std::vector<float> w = randomValues(N, 4);
+  std::vector<g4k::bf16> wb = toBf16(w);
+  std::vector<float> expected = x, actual(T * N);
+  Matrix weight = matrixOf(w, 1, N);
+  for (int t = 0; t < T; ++t)
+    reference::rmsNorm(&expected[t * N], N, &weight, 1e-6);
+  g4k::rms_norm<T, N>(x.data(), wb.data(), 1e-6f, actual.data());
+  expectClose(actual, expected);
+
+  expected = x;
+  for (int t = 0; t < T; ++t)
+    reference::rmsNorm(&expected[t * N], N, nullptr, 1e-6);
+  g4k::rms_norm_no_scale<T, N>(x.data(), 1e-6f, actual.data());
+  expectClose(actual, expected);
+}
+
+TEST(PortableKernels, GeluGateAndSoftcap) {
+  constexpr int N = 29;
+  std::vector<float> gate = randomValues(N, 5, 4.0f), up = randomValues(N, 6);
+  std::vector<float> actual(N), expected(N);
+  for (int i = 0; i < N; ++i)
+    expected[i] = reference::geluTanh(gate[i]) * up[i];
+  g4k::gelu_gate<N>(gate.data(), up.data(), actual.data());
+  expectClose(actual, expected);
+
+  std::vector<float> logits = randomValues(N, 7, 100.0f);
+  for (int i = 0; i < N; ++i)
+    expected[i] = reference::softcap(logits[i], 30.0);
+  g4k::softcap<N>(logits.data(), 30.0f);
+  expectClose(logits, expected);
+}
+
+TEST(PortableKernels, ProportionalRope) {
+  // A global head: 32 dims, 4 of its 16 pairs rotate (theta 1e6,
+  // denominator 32), at a large position.
+  std::vector<double> inverse = ropeInverseFrequencies(32, 8, 1e6, 1.0);
+  std::vector<float> head = randomValues(32, 8), expected = head;
+  reference::applyRope(expected.data(), 32, inverse, 70000);
+  g4k::rope<32, 4>(head.data(), inverse.data(), 70000);
+  expectClose(head, expected);
+  // Dimensions 4..15 and 20..31 pass through untouched.
+  std::vector<float> original = randomValues(32, 8);
+  for (int j = 4; j < 16; ++j) {
+    EXPECT_EQ(head[j], original[j]);
+    EXPECT_EQ(head[j + 16], original[j + 16]);
+  }
+}
+
+TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
+  // tiny-e4b layer 0: sliding, 4 query heads over 2 KV heads of 16, W = 4.
+  g4c::testing::TempDir dir;
+  auto checkpoint =
+      Checkpoint::open(g4c::testing::generate(dir, "tiny-e4b", DType::F32));
+  ASSERT_TRUE(bool(checkpoint));
+  auto model = ReferenceModel::create(**checkpoint);
+  ASSERT_TRUE(bool(model));
+  constexpr int kHeadDim = 16, kQHeads = 4, kKvHeads = 2, kRow = 32;
+  constexpr int kSlots = 4;
+  const int64_t first = 9, last = 12; // 4 visible positions of a ring
+  std::vector<float> q = randomValues(kQHeads * kHeadDim, 9, 2.0f);
+  std::vector<float> keys = randomValues(kSlots * kRow, 10, 2.0f);
+  std::vector<float> values = randomValues(kSlots * kRow, 11);
+  std::vector<const float *> keyRows, valueRows;
+  for (int64_t p = first; p <= last; ++p) {
+    keyRows.push_back(&keys[(p % kSlots) * kRow]);
+    valueRows.push_back(&values[(p % kSlots) * kRow]);
+  }
+  std::vector<float> expected(kQHeads * kHeadDim), actual(expected.size());
+  (*model)->attend(0, q, keyRows, valueRows, expected.data());
+  float scores[kSlots];
+  g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
+      q.data(), keys.data(), values.data(), first, last, scores, actual.data());
+  expectClose(actual, expected);
+
+  // A linear cache: slot p holds position p.
+  constexpr int kContext = 8;
+  std::vector<float> linearKeys = randomValues(kContext * kRow, 12, 2.0f);
+  std::vector<float> linearValues = randomValues(kContext * kRow, 13);
+  keyRows.clear();
+  valueRows.clear();
+  for (int64_t p = 0; p <= 6; ++p) {
+    keyRows.push_back(&linearKeys[p * kRow]);
+    valueRows.push_back(&linearValues[p * kRow]);
+  }
+  (*model)->attend(0, q, keyRows, valueRows, expected.data());
+  float linearScores[kContext];
+  g4k::attend<kHeadDim, kQHeads, kKvHeads, kContext>(
+      q.data(), linearKeys.data(), linearValues.data(), 0, 6, linearScores,
+      actual.data());
+  expectClose(actual, expected);
+}
+
+} // namespace
