@@ -37,9 +37,12 @@ def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
 
     KV caches: every layer that owns its KV gets K and V caches of
     `slots x num_kv_heads x head_dim` elements of `kv-dtype`, where slots is
-    the window W for sliding layers (a ring buffer) and the context length
-    (`gemma.context_length` of the module) for full layers; KV-shared layers
-    get none. The caches are placed one after another from offset 0.
+    W + T - 1 for sliding layers (a ring buffer: the window, plus room for a
+    prefill chunk of T = `gemma.prefill_chunk` tokens to be written before
+    its queries read; W for decode-only modules) and the context length
+    (`gemma.context_length` of the module) for full layers, at most the
+    context either way; KV-shared layers get none. The caches are placed one
+    after another from offset 0.
 
     Activations: in each entry function, every tensor an op produces (weights
     excluded: they stay mapped) lives from its definition to its last use;
@@ -50,7 +53,7 @@ def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
 
     Results: `gemma.arena_offset` on each planned op, and the module
     attribute `gemma.memory_plan` with the byte counts (activations, KV in
-    total and per layer, arena). With `report`, the plan is also emitted as
+    total and per layer, arena) and each cache's offset and slot count. With `report`, the plan is also emitted as
     a remark. `no-ring-buffers` and `no-kv-sharing` size the caches as if
     sliding layers kept full caches or no layer shared, to show what the
     specialisations save.

@@ -105,26 +105,36 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     }
 
     // One cache pair per KV-owning layer (attention ops are the same in
-    // every entry point; the first one seen defines the layer).
-    llvm::MapVector<int64_t, int64_t> kvBytesByLayer;
+    // every entry point; the first one seen defines the layer). A sliding
+    // ring holds W + T - 1 positions for prefill chunks of T, so that
+    // writing a chunk never overwrites a position one of its queries sees.
+    auto chunk = module->getAttrOfType<IntegerAttr>("gemma.prefill_chunk");
+    const int64_t chunkTokens = chunk ? chunk.getInt() : 1;
+    llvm::MapVector<int64_t, std::pair<int64_t, int64_t>> kvByLayer;
     module.walk([&](gemma::AttentionOp op) {
       int64_t layer = int64_t(op.getLayer());
-      if ((!op.ownsKv() && !noKvSharing) || kvBytesByLayer.count(layer))
+      if ((!op.ownsKv() && !noKvSharing) || kvByLayer.count(layer))
         return;
       int64_t slots = context.getInt();
       if (op.getKind() == gemma::AttentionKind::Sliding && !noRingBuffers)
-        slots = std::min<int64_t>(int64_t(op.getWindow()), slots);
+        slots = std::min<int64_t>(int64_t(op.getWindow()) + chunkTokens - 1,
+                                  slots);
       int64_t bytes = 2 * slots * int64_t(op.getNumKvHeads()) *
                       int64_t(op.getHeadDim()) * elementBytes;
-      kvBytesByLayer[layer] = alignUp(bytes);
+      kvByLayer[layer] = {slots, alignUp(bytes)};
     });
     int64_t kvBytes = 0;
-    llvm::SmallVector<NamedAttribute> perLayer;
-    for (auto [layer, bytes] : kvBytesByLayer) {
-      perLayer.push_back(
-          builder.getNamedAttr(llvm::formatv("layer{0}", layer).str(),
-                               builder.getI64IntegerAttr(bytes)));
-      kvBytes += bytes;
+    llvm::SmallVector<NamedAttribute> bytesPerLayer, offsetPerLayer,
+        slotsPerLayer;
+    for (auto [layer, slotsAndBytes] : kvByLayer) {
+      std::string key = llvm::formatv("layer{0}", layer).str();
+      bytesPerLayer.push_back(builder.getNamedAttr(
+          key, builder.getI64IntegerAttr(slotsAndBytes.second)));
+      offsetPerLayer.push_back(
+          builder.getNamedAttr(key, builder.getI64IntegerAttr(kvBytes)));
+      slotsPerLayer.push_back(builder.getNamedAttr(
+          key, builder.getI64IntegerAttr(slotsAndBytes.first)));
+      kvBytes += slotsAndBytes.second;
     }
 
     int64_t activationEnd = kvBytes;
@@ -144,11 +154,15 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
              builder.getNamedAttr("kv_bytes",
                                   builder.getI64IntegerAttr(kvBytes)),
              builder.getNamedAttr("kv_bytes_per_layer",
-                                  builder.getDictionaryAttr(perLayer))}));
+                                  builder.getDictionaryAttr(bytesPerLayer)),
+             builder.getNamedAttr("kv_offset_per_layer",
+                                  builder.getDictionaryAttr(offsetPerLayer)),
+             builder.getNamedAttr("kv_slots_per_layer",
+                                  builder.getDictionaryAttr(slotsPerLayer))}));
     if (report)
       module.emitRemark() << "arena " << activationEnd << " bytes: activations "
                           << activationBytes << ", KV caches " << kvBytes
-                          << " (" << kvBytesByLayer.size() << " layers, "
+                          << " (" << kvByLayer.size() << " layers, "
                           << kvDType << ")";
   }
 };

@@ -303,6 +303,12 @@ FailureOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
     return emitError(loc) << "expected a context length in [1, "
                           << t.maxPositionEmbeddings << "], got "
                           << options.contextLength;
+  // gemma.attention carries theta and the rotated dims; a RoPE `factor`
+  // (absent from every released config) has no place there yet.
+  for (const RopeParameters *rope : {&t.slidingRope, &t.fullRope})
+    if (rope->factor != 1.0)
+      return emitError(loc) << "rope_parameters with factor " << rope->factor
+                            << " are not supported yet";
   context.loadDialect<gemma::GemmaDialect, func::FuncDialect,
                       arith::ArithDialect>();
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);

@@ -160,6 +160,209 @@ inline void attend(const float *__restrict q, const float *__restrict keys,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Model-level kernels: one call per gemma op, all shapes constant.
+//===----------------------------------------------------------------------===//
+
+/// out[t] = table[tokens[t]] * scale (the dtype-rounded sqrt(d)).
+template <int T, int D, typename W>
+inline void embed(const int32_t *tokens, const W *table, float scale,
+                  float *out) {
+  for (int t = 0; t < T; ++t)
+    for (int i = 0; i < D; ++i)
+      out[t * D + i] = widen(table[size_t(tokens[t]) * D + i]) * scale;
+}
+
+/// out = a + b over N values.
+template <int N> inline void add(const float *a, const float *b, float *out) {
+  for (int i = 0; i < N; ++i)
+    out[i] = a[i] + b[i];
+}
+
+/// out = x * scalar[0] over N values (the learned layer scalar).
+template <int N, typename W>
+inline void scale(const float *x, const W *scalar, float *out) {
+  const float s = widen(scalar[0]);
+  for (int i = 0; i < N; ++i)
+    out[i] = x[i] * s;
+}
+
+/// Per-Layer Embeddings: out[t][l][:] = (RMSNorm(h0[t] @ proj^T * d^-1/2,
+/// slice l; norm) + table[token][l*P:(l+1)*P] * table_scale) * 2^-1/2.
+/// Tokens beyond the table read row 0 (multimodal placeholders).
+/// |scratch|: L * P floats.
+template <int T, int D, int L, int P, int TableRows, typename W>
+inline void per_layer_inputs(const int32_t *tokens, const float *h0,
+                             const W *table, const W *projection,
+                             const W *norm, float table_scale, float eps,
+                             float *scratch, float *out) {
+  const float projection_scale = 1.0f / std::sqrt(float(D));
+  const float combine = 0.70710678118654752f;
+  for (int t = 0; t < T; ++t) {
+    linear<1, L * P, D>(h0 + t * D, projection, scratch);
+    const int32_t row = tokens[t] < TableRows ? tokens[t] : 0;
+    for (int l = 0; l < L; ++l) {
+      float *slice = scratch + l * P;
+      for (int j = 0; j < P; ++j)
+        slice[j] *= projection_scale;
+      rms_norm<1, P>(slice, norm, eps, slice);
+      for (int j = 0; j < P; ++j)
+        out[(t * L + l) * P + j] =
+            (slice[j] +
+             widen(table[size_t(row) * L * P + l * P + j]) * table_scale) *
+            combine;
+    }
+  }
+}
+
+/// One layer's attention (§2.4) for T positions start..start+T-1 of the
+/// normed input |a| [T, D] to |out| [T, D]. A KV-owning layer writes its
+/// K/V for the T positions into its cache first (slot = position % Slots;
+/// a sliding cache has W + T - 1 slots so that the chunk never overwrites
+/// a position a query of the same chunk still sees), then every query
+/// attends over its visible positions of the owner's cache.
+/// |scratch|: QHeads*HeadDim * (T + 1) + max(Slots, 1) floats.
+template <int T, int D, int HeadDim, int QHeads, int KvHeads, int Slots,
+          int Window, int Pairs, bool OwnsKv, bool KEqV, typename W>
+inline void attention(const float *a, int64_t start, const W *q_proj,
+                      const W *o_proj, const W *q_norm, const W *k_proj,
+                      const W *v_proj, const W *k_norm,
+                      const double *inverse_frequency, float eps,
+                      float *k_cache, float *v_cache, float *scratch,
+                      float *out) {
+  constexpr int kQ = QHeads * HeadDim, kKv = KvHeads * HeadDim;
+  float *q = scratch;            // [T, kQ]
+  float *o = scratch + T * kQ;   // [kQ]
+  float *scores = o + kQ;        // [Slots]
+  linear<T, kQ, D>(a, q_proj, q);
+  for (int t = 0; t < T; ++t)
+    for (int h = 0; h < QHeads; ++h) {
+      float *head = q + t * kQ + h * HeadDim;
+      rms_norm<1, HeadDim>(head, q_norm, eps, head);
+      rope<HeadDim, Pairs>(head, inverse_frequency, start + t);
+    }
+  if constexpr (OwnsKv) {
+    for (int t = 0; t < T; ++t) {
+      const int64_t slot = (start + t) % Slots;
+      float *k = k_cache + slot * kKv;
+      float *v = v_cache + slot * kKv;
+      linear<1, kKv, D>(a + t * D, k_proj, k);
+      if constexpr (KEqV)
+        std::memcpy(v, k, sizeof(float) * kKv);
+      else
+        linear<1, kKv, D>(a + t * D, v_proj, v);
+      for (int h = 0; h < KvHeads; ++h) {
+        rms_norm<1, HeadDim>(k + h * HeadDim, k_norm, eps, k + h * HeadDim);
+        rope<HeadDim, Pairs>(k + h * HeadDim, inverse_frequency, start + t);
+        rms_norm_no_scale<1, HeadDim>(v + h * HeadDim, eps, v + h * HeadDim);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    const int64_t position = start + t;
+    const int64_t first =
+        Window > 0 && position >= Window ? position - Window + 1 : 0;
+    attend<HeadDim, QHeads, KvHeads, Slots>(q + t * kQ, k_cache, v_cache,
+                                            first, position, scores, o);
+    linear<1, D, kQ>(o, o_proj, out + t * D);
+  }
+}
+
+/// Gated GELU MLP: out = (gelu(x W_gate^T) * (x W_up^T)) W_down^T.
+/// |scratch|: 2 * I floats.
+template <int T, int D, int I, typename W>
+inline void mlp(const float *x, const W *gate, const W *up, const W *down,
+                float *scratch, float *out) {
+  float *g = scratch, *u = scratch + I;
+  for (int t = 0; t < T; ++t) {
+    linear<1, I, D>(x + t * D, gate, g);
+    linear<1, I, D>(x + t * D, up, u);
+    gelu_gate<I>(g, u, g);
+    linear<1, D, I>(g, down, out + t * D);
+  }
+}
+
+/// Mixture of experts (§2.6) on the normed |x| with the router reading the
+/// un-normalised |router_input|. |scratch|: D + 2*E + 3*I + D floats.
+template <int T, int D, int E, int K, int I, typename W>
+inline void moe(const float *x, const float *router_input, const W *router,
+                const W *router_scale, const W *per_expert_scale,
+                const W *gate_up, const W *down, float eps, float *scratch,
+                float *out) {
+  float *r = scratch, *logits = r + D, *order = logits + E;
+  float *gu = order + E, *hidden = gu + 2 * I, *expert_out = hidden + I;
+  const float d_scale = 1.0f / std::sqrt(float(D));
+  for (int t = 0; t < T; ++t) {
+    rms_norm_no_scale<1, D>(router_input + t * D, eps, r);
+    for (int i = 0; i < D; ++i)
+      r[i] *= widen(router_scale[i]) * d_scale;
+    linear<1, E, D>(r, router, logits);
+    float max_logit = logits[0];
+    for (int e = 1; e < E; ++e)
+      max_logit = logits[e] > max_logit ? logits[e] : max_logit;
+    float total = 0;
+    for (int e = 0; e < E; ++e)
+      total += logits[e] = std::exp(logits[e] - max_logit);
+    // Top K by probability, ties to the lower index (selection by repeated
+    // maximum; |order| marks the chosen experts).
+    int chosen[K];
+    float selected = 0;
+    for (int e = 0; e < E; ++e)
+      order[e] = 0;
+    for (int k = 0; k < K; ++k) {
+      int best = -1;
+      for (int e = 0; e < E; ++e)
+        if (order[e] == 0 && (best < 0 || logits[e] > logits[best]))
+          best = e;
+      chosen[k] = best;
+      order[best] = 1;
+      selected += logits[best];
+    }
+    float *y = out + t * D;
+    for (int i = 0; i < D; ++i)
+      y[i] = 0;
+    for (int k = 0; k < K; ++k) {
+      const int e = chosen[k];
+      const float weight = logits[e] / selected * widen(per_expert_scale[e]);
+      linear<1, 2 * I, D>(x + t * D, gate_up + size_t(e) * 2 * I * D, gu);
+      gelu_gate<I>(gu, gu + I, hidden);
+      linear<1, D, I>(hidden, down + size_t(e) * D * I, expert_out);
+      for (int i = 0; i < D; ++i)
+        y[i] += weight * expert_out[i];
+    }
+  }
+}
+
+/// Per-layer input injection: out = x + RMSNorm((gelu(x gate^T) *
+/// ple[t][layer]) projection^T; norm). |scratch|: P + D floats.
+template <int T, int D, int L, int P, typename W>
+inline void per_layer_input(const float *x, const float *ple, int layer,
+                            const W *gate, const W *projection, const W *norm,
+                            float eps, float *scratch, float *out) {
+  float *g = scratch, *injected = scratch + P;
+  for (int t = 0; t < T; ++t) {
+    linear<1, P, D>(x + t * D, gate, g);
+    const float *slice = ple + (t * L + layer) * P;
+    for (int j = 0; j < P; ++j)
+      g[j] = gelu_tanh(g[j]) * slice[j];
+    linear<1, D, P>(g, projection, injected);
+    rms_norm<1, D>(injected, norm, eps, injected);
+    add<D>(x + t * D, injected, out + t * D);
+  }
+}
+
+/// Final norm, tied LM head, soft cap (cap <= 0: none). |scratch|: D floats.
+template <int T, int D, int V, typename W>
+inline void logits(const float *x, const W *norm, const W *embedding,
+                   float eps, float cap, float *scratch, float *out) {
+  for (int t = 0; t < T; ++t) {
+    rms_norm<1, D>(x + t * D, norm, eps, scratch);
+    linear<1, V, D>(scratch, embedding, out + size_t(t) * V);
+    if (cap > 0)
+      softcap<V>(out + size_t(t) * V, cap);
+  }
+}
+
 } // namespace g4k
 
 #endif // G4K_H

@@ -8,7 +8,7 @@
 // A chain of three [2, 8] f32 values (64 bytes each): the third reuses the
 // first's space, which is dead once the second is computed.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: gemma.memory_plan = {activation_bytes = 128 : i64, arena_bytes = 128 : i64, kv_bytes = 0 : i64, kv_bytes_per_layer = {}}
+// CHECK-SAME: gemma.memory_plan = {activation_bytes = 128 : i64, arena_bytes = 128 : i64, kv_bytes = 0 : i64, kv_bytes_per_layer = {}, kv_offset_per_layer = {}, kv_slots_per_layer = {}}
 // CHECK-LABEL: func.func @chain_reuses_dead_space
 // CHECK: gemma.rms_norm {{.*}}{gemma.arena_offset = 0 : i64}
 // CHECK: gemma.rms_norm {{.*}}{gemma.arena_offset = 64 : i64}
@@ -32,7 +32,7 @@ module attributes {gemma.context_length = 16 : i64} {
 //   no sharing: layer 1 gets its own 64.
 // Activations start after the caches.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: kv_bytes = 1088 : i64, kv_bytes_per_layer = {layer0 = 64 : i64, layer2 = 1024 : i64}
+// CHECK-SAME: kv_bytes = 1088 : i64, kv_bytes_per_layer = {layer0 = 64 : i64, layer2 = 1024 : i64}, kv_offset_per_layer = {layer0 = 0 : i64, layer2 = 64 : i64}, kv_slots_per_layer = {layer0 = 2 : i64, layer2 = 16 : i64}
 // CHECK: gemma.attention {{.*}}gemma.arena_offset = 1088 : i64
 // CHECK: gemma.attention {{.*}}gemma.arena_offset = 1216 : i64
 // CHECK: gemma.attention {{.*}}gemma.arena_offset = 1088 : i64
@@ -49,6 +49,19 @@ module attributes {gemma.context_length = 16 : i64} {
     %a1 = gemma.attention %a0 at %s q(%q : tensor<8x8xbf16>) o(%q : tensor<8x8xbf16>) q_norm(%n : tensor<4xbf16>) {layer = 1 : i64, kind = #gemma.attention_kind<sliding>, head_dim = 4 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 2 : i64, rope_theta = 1.0e4 : f64, rotary_dims = 4 : i64, kv_owner = 0 : i64, k_eq_v = false} : tensor<3x8xf32>
     %a2 = gemma.attention %a1 at %s q(%q2 : tensor<16x8xbf16>) o(%o2 : tensor<8x16xbf16>) q_norm(%n8 : tensor<8xbf16>) k(%k8 : tensor<8x8xbf16>) v(%k8 : tensor<8x8xbf16>) k_norm(%n8 : tensor<8xbf16>) {layer = 2 : i64, kind = #gemma.attention_kind<full>, head_dim = 8 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 0 : i64, rope_theta = 1.0e6 : f64, rotary_dims = 2 : i64, kv_owner = 2 : i64, k_eq_v = false} : tensor<3x8xf32>
     return %a2 : tensor<3x8xf32>
+  }
+}
+
+// -----
+
+// Prefill chunks of T = 3: the sliding ring holds W + T - 1 = 4 positions
+// (2 * 4 slots * 4 * 4 bytes = 128).
+// CHECK-LABEL: module attributes
+// CHECK-SAME: kv_bytes = 128 : i64, kv_bytes_per_layer = {layer0 = 128 : i64}, kv_offset_per_layer = {layer0 = 0 : i64}, kv_slots_per_layer = {layer0 = 4 : i64}
+module attributes {gemma.context_length = 16 : i64, gemma.prefill_chunk = 3 : i64} {
+  func.func @ring_holds_window_plus_chunk(%x: tensor<3x8xf32>, %s: index, %q: tensor<8x8xbf16>, %n: tensor<4xbf16>, %k: tensor<4x8xbf16>) -> tensor<3x8xf32> {
+    %a0 = gemma.attention %x at %s q(%q : tensor<8x8xbf16>) o(%q : tensor<8x8xbf16>) q_norm(%n : tensor<4xbf16>) k(%k : tensor<4x8xbf16>) v(%k : tensor<4x8xbf16>) k_norm(%n : tensor<4xbf16>) {layer = 0 : i64, kind = #gemma.attention_kind<sliding>, head_dim = 4 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 2 : i64, rope_theta = 1.0e4 : f64, rotary_dims = 4 : i64, kv_owner = 0 : i64, k_eq_v = false} : tensor<3x8xf32>
+    return %a0 : tensor<3x8xf32>
   }
 }
 

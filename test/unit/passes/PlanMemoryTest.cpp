@@ -24,7 +24,8 @@ using namespace mlir;
 
 namespace {
 
-int64_t planKvBytes(const PlanMemoryPassOptions &options) {
+int64_t planKvBytes(const PlanMemoryPassOptions &options,
+                    int64_t prefillChunk = 1) {
   auto object = makePresetConfig("e2b", {}, "bfloat16", false);
   EXPECT_TRUE(bool(object));
   auto config = ModelConfig::parse(
@@ -33,7 +34,7 @@ int64_t planKvBytes(const PlanMemoryPassOptions &options) {
   EXPECT_TRUE(bool(config));
   MLIRContext context;
   ImportOptions importOptions;
-  importOptions.prefillChunk = 16;
+  importOptions.prefillChunk = prefillChunk;
   importOptions.contextLength = 32768;
   auto module = importModel(
       context, *config, configOnlyWeights(*config, DType::BF16), importOptions);
@@ -65,6 +66,9 @@ TEST(PlanMemory, RealE2BKvCaches) {
   EXPECT_EQ(planKvBytes(noSharing), 28 * int64_t(32768) * 256 * 2 * 2 +
                                         7 * int64_t(32768) * 512 * 2 * 2);
   // 1,409,286,144 B ~ 1.4 GB
+
+  // Prefill chunks of 16: each ring holds 512 + 15 positions.
+  EXPECT_EQ(planKvBytes(f16, 16), 12 * (512 + 15) * 256 * 2 * 2 + full);
 }
 
 } // namespace
