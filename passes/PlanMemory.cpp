@@ -117,8 +117,8 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
         return;
       int64_t slots = context.getInt();
       if (op.getKind() == gemma::AttentionKind::Sliding && !noRingBuffers)
-        slots = std::min<int64_t>(int64_t(op.getWindow()) + chunkTokens - 1,
-                                  slots);
+        slots =
+            std::min<int64_t>(int64_t(op.getWindow()) + chunkTokens - 1, slots);
       int64_t bytes = 2 * slots * int64_t(op.getNumKvHeads()) *
                       int64_t(op.getHeadDim()) * elementBytes;
       kvByLayer[layer] = {slots, alignUp(bytes)};
@@ -162,8 +162,8 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     if (report)
       module.emitRemark() << "arena " << activationEnd << " bytes: activations "
                           << activationBytes << ", KV caches " << kvBytes
-                          << " (" << kvByLayer.size() << " layers, "
-                          << kvDType << ")";
+                          << " (" << kvByLayer.size() << " layers, " << kvDType
+                          << ")";
   }
 };
 

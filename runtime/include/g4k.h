@@ -193,9 +193,9 @@ inline void scale(const float *x, const W *scalar, float *out) {
 /// |scratch|: L * P floats.
 template <int T, int D, int L, int P, int TableRows, typename W>
 inline void per_layer_inputs(const int32_t *tokens, const float *h0,
-                             const W *table, const W *projection,
-                             const W *norm, float table_scale, float eps,
-                             float *scratch, float *out) {
+                             const W *table, const W *projection, const W *norm,
+                             float table_scale, float eps, float *scratch,
+                             float *out) {
   const float projection_scale = 1.0f / std::sqrt(float(D));
   const float combine = 0.70710678118654752f;
   for (int t = 0; t < T; ++t) {
@@ -224,16 +224,15 @@ inline void per_layer_inputs(const int32_t *tokens, const float *h0,
 /// |scratch|: QHeads*HeadDim * (T + 1) + max(Slots, 1) floats.
 template <int T, int D, int HeadDim, int QHeads, int KvHeads, int Slots,
           int Window, int Pairs, bool OwnsKv, bool KEqV, typename W>
-inline void attention(const float *a, int64_t start, const W *q_proj,
-                      const W *o_proj, const W *q_norm, const W *k_proj,
-                      const W *v_proj, const W *k_norm,
-                      const double *inverse_frequency, float eps,
-                      float *k_cache, float *v_cache, float *scratch,
-                      float *out) {
+inline void
+attention(const float *a, int64_t start, const W *q_proj, const W *o_proj,
+          const W *q_norm, const W *k_proj, const W *v_proj, const W *k_norm,
+          const double *inverse_frequency, float eps, float *k_cache,
+          float *v_cache, float *scratch, float *out) {
   constexpr int kQ = QHeads * HeadDim, kKv = KvHeads * HeadDim;
-  float *q = scratch;            // [T, kQ]
-  float *o = scratch + T * kQ;   // [kQ]
-  float *scores = o + kQ;        // [Slots]
+  float *q = scratch;          // [T, kQ]
+  float *o = scratch + T * kQ; // [kQ]
+  float *scores = o + kQ;      // [Slots]
   linear<T, kQ, D>(a, q_proj, q);
   for (int t = 0; t < T; ++t)
     for (int h = 0; h < QHeads; ++h) {
@@ -262,8 +261,8 @@ inline void attention(const float *a, int64_t start, const W *q_proj,
     const int64_t position = start + t;
     const int64_t first =
         Window > 0 && position >= Window ? position - Window + 1 : 0;
-    attend<HeadDim, QHeads, KvHeads, Slots>(q + t * kQ, k_cache, v_cache,
-                                            first, position, scores, o);
+    attend<HeadDim, QHeads, KvHeads, Slots>(q + t * kQ, k_cache, v_cache, first,
+                                            position, scores, o);
     linear<1, D, kQ>(o, o_proj, out + t * D);
   }
 }
@@ -300,9 +299,10 @@ inline void moe(const float *x, const float *router_input, const W *router,
     float max_logit = logits[0];
     for (int e = 1; e < E; ++e)
       max_logit = logits[e] > max_logit ? logits[e] : max_logit;
-    float total = 0;
+    // Unnormalised softmax: the renormalisation over the chosen experts
+    // below cancels the full softmax denominator.
     for (int e = 0; e < E; ++e)
-      total += logits[e] = std::exp(logits[e] - max_logit);
+      logits[e] = std::exp(logits[e] - max_logit);
     // Top K by probability, ties to the lower index (selection by repeated
     // maximum; |order| marks the chosen experts).
     int chosen[K];
@@ -353,8 +353,8 @@ inline void per_layer_input(const float *x, const float *ple, int layer,
 
 /// Final norm, tied LM head, soft cap (cap <= 0: none). |scratch|: D floats.
 template <int T, int D, int V, typename W>
-inline void logits(const float *x, const W *norm, const W *embedding,
-                   float eps, float cap, float *scratch, float *out) {
+inline void logits(const float *x, const W *norm, const W *embedding, float eps,
+                   float cap, float *scratch, float *out) {
   for (int t = 0; t < T; ++t) {
     rms_norm<1, D>(x + t * D, norm, eps, scratch);
     linear<1, V, D>(scratch, embedding, out + size_t(t) * V);

@@ -13,6 +13,7 @@ namespace g4c {
 
 llvm::ArrayRef<DriverCommand> driverCommands() {
   static const DriverCommand commands[] = {
+      {&compileCommand, runCompile},
       {&importCommand, runImport},
       {&inspectCommand, runInspect},
       {&makeCheckpointCommand, runMakeCheckpoint},
@@ -23,8 +24,8 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
 
 llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
   static const llvm::cl::OptionCategory *categories[] = {
-      &importCategory, &inspectCategory, &makeCheckpointCategory,
-      &referenceCategory};
+      &compileCategory, &importCategory, &inspectCategory,
+      &makeCheckpointCategory, &referenceCategory};
   return categories;
 }
 

@@ -22,6 +22,9 @@ struct DriverCommand {
 };
 
 // One entry point and option category per subcommand (in its own file).
+extern llvm::cl::SubCommand compileCommand;
+extern llvm::cl::OptionCategory compileCategory;
+int runCompile();
 extern llvm::cl::SubCommand importCommand;
 extern llvm::cl::OptionCategory importCategory;
 int runImport();

@@ -1,0 +1,226 @@
+//===- CompileCommand.cpp - g4c compile -----------------------------------===//
+//
+// Part of g4c. This file implements `g4c compile CKPT -o OUT`: import, the
+// default pipeline, the weight packer and the C++ backend; writes NAME.h,
+// NAME.cc, NAME.g4w, NAME-run.cc and a CMakeLists.txt into OUT (built in a
+// temporary directory and renamed into place), and prints the memory plan.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Dialect/Gemma/IR/GemmaOps.h"
+#include "compiler/Import/Importer.h"
+#include "compiler/Support/Error.h"
+#include "compiler/tools/g4c/Commands.h"
+#include "passes/Passes.h"
+#include "targets/cpp/CppEmitter.h"
+#include "targets/cpp/ProjectWriter.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
+
+namespace cl = llvm::cl;
+
+namespace g4c {
+
+cl::SubCommand
+    compileCommand("compile",
+                   "Compile a checkpoint to C++ + packed weights + a runner");
+cl::OptionCategory compileCategory("compile options");
+
+namespace {
+
+cl::opt<std::string> checkpointPath(cl::Positional, cl::Required,
+                                    cl::desc("<checkpoint directory>"),
+                                    cl::sub(compileCommand),
+                                    cl::cat(compileCategory));
+cl::opt<std::string> outputDirectory("o", cl::Required,
+                                     cl::desc("Output directory (must not "
+                                              "exist or be empty)"),
+                                     cl::value_desc("OUT"),
+                                     cl::sub(compileCommand),
+                                     cl::cat(compileCategory));
+cl::opt<std::string> weightFormat("weights", cl::init("bf16"),
+                                  cl::desc("Packed weight format: f32 or bf16"),
+                                  cl::sub(compileCommand),
+                                  cl::cat(compileCategory));
+cl::opt<int64_t>
+    contextLength("context", cl::init(0),
+                  cl::desc("Positions the KV caches hold (default: min(4096, "
+                           "max_position_embeddings))"),
+                  cl::value_desc("N"), cl::sub(compileCommand),
+                  cl::cat(compileCategory));
+cl::opt<int64_t> prefillChunk("prefill-chunk", cl::init(8),
+                              cl::desc("Tokens per prefill call (T)"),
+                              cl::value_desc("T"), cl::sub(compileCommand),
+                              cl::cat(compileCategory));
+cl::opt<std::string> modelName("name", cl::init("model"),
+                               cl::desc("C identifier naming the files and "
+                                        "symbols"),
+                               cl::sub(compileCommand),
+                               cl::cat(compileCategory));
+
+bool isIdentifier(llvm::StringRef text) {
+  if (text.empty() || !(llvm::isAlpha(text[0]) || text[0] == '_'))
+    return false;
+  return llvm::all_of(text,
+                      [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
+llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
+  std::error_code error;
+  llvm::raw_fd_ostream out(path, error);
+  if (error)
+    return makeError(path + ": cannot write: " + error.message());
+  out << text;
+  out.close();
+  if (out.has_error()) {
+    std::error_code writeError = out.error();
+    out.clear_error();
+    return makeError(path + ": write failed: " + writeError.message());
+  }
+  return llvm::Error::success();
+}
+
+/// Everything after the checks: the files of OUT, written into |directory|.
+llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
+                        weightfile::Format format) {
+  const ModelConfig &config = checkpoint.config();
+  mlir::MLIRContext context;
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    diagnostics += diag.str() + "\n";
+    return mlir::success();
+  });
+  ImportOptions options;
+  options.prefillChunk = prefillChunk;
+  options.contextLength = contextLength;
+  if (!contextLength.getNumOccurrences()) {
+    int64_t maxPositions = config.text.maxPositionEmbeddings;
+    options.contextLength =
+        maxPositions > 0 ? std::min<int64_t>(4096, maxPositions) : 4096;
+  }
+  options.checkpointDirectory = checkpoint.directory().str();
+  auto module =
+      importModel(context, config, checkpointWeights(checkpoint), options);
+  if (failed(module))
+    return makeError(checkpoint.directory() +
+                     ": import failed: " + diagnostics);
+  mlir::PassManager pm(&context);
+  buildG4cPipeline(pm, {});
+  if (failed(pm.run(**module)))
+    return makeError("the g4c pipeline failed: " + diagnostics);
+
+  // Pack exactly the weights the planned module still references.
+  std::vector<PackedTensorRequest> requests;
+  for (auto weight : (*module)->getOps<gemma::WeightOp>()) {
+    std::optional<CheckpointTensor> tensor =
+        checkpoint.lookup(weight.getSymName());
+    if (!tensor)
+      return makeError("weight '" + weight.getSymName() +
+                       "' is not in the checkpoint");
+    requests.push_back({weight.getSymName().str(), *tensor, format});
+  }
+  auto path = [&](llvm::StringRef suffix) {
+    llvm::SmallString<256> joined(directory);
+    llvm::sys::path::append(joined, modelName + suffix);
+    return std::string(joined);
+  };
+  llvm::errs() << llvm::formatv("g4c: packing {0} weights\n", requests.size());
+  auto packed = packWeights(path(".g4w"), requests);
+  if (!packed)
+    return packed.takeError();
+
+  std::string header, source;
+  llvm::raw_string_ostream headerStream(header), sourceStream(source);
+  auto emitted =
+      emitCpp(**module, *packed, {modelName}, headerStream, sourceStream);
+  if (failed(emitted))
+    return makeError("the C++ backend failed: " + diagnostics);
+  llvm::SmallString<256> cmakePath(directory);
+  llvm::sys::path::append(cmakePath, "CMakeLists.txt");
+  for (auto [file, text] :
+       {std::pair<std::string, std::string>{path(".h"), header},
+        {path(".cc"), source},
+        {path("-run.cc"), runnerSource(modelName)},
+        {std::string(cmakePath), projectCMake(modelName)}})
+    if (llvm::Error error = writeText(file, text))
+      return error;
+
+  auto plan =
+      (**module)->getAttrOfType<mlir::DictionaryAttr>("gemma.memory_plan");
+  auto bytes = [&](llvm::StringRef key) {
+    return plan.getAs<mlir::IntegerAttr>(key).getInt();
+  };
+  llvm::outs() << llvm::formatv(
+      "memory plan: arena {0} bytes = KV caches {1} ({2} layers) + "
+      "activations {3} + kernel scratch and logits {4}; weights {5} bytes\n",
+      emitted->arenaBytes, bytes("kv_bytes"),
+      plan.getAs<mlir::DictionaryAttr>("kv_bytes_per_layer").size(),
+      bytes("activation_bytes"),
+      int64_t(emitted->arenaBytes) - bytes("arena_bytes"), packed->fileSize);
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int runCompile() {
+  if (!isIdentifier(modelName))
+    return reportError(
+        makeError("--name '" + modelName + "' is not a C identifier"));
+  weightfile::Format format;
+  if (weightFormat == "f32")
+    format = weightfile::Format::F32;
+  else if (weightFormat == "bf16")
+    format = weightfile::Format::BF16;
+  else
+    return reportError(
+        makeError("--weights must be f32 or bf16, got '" + weightFormat + "'"));
+  llvm::StringRef out = outputDirectory;
+  if (llvm::sys::fs::exists(out)) {
+    std::error_code error;
+    llvm::sys::fs::directory_iterator it(out, error);
+    if (error || it != llvm::sys::fs::directory_iterator())
+      return reportError(makeError(out + ": already exists and is not an "
+                                         "empty directory"));
+  }
+  auto checkpoint = Checkpoint::openValidated(checkpointPath);
+  if (!checkpoint)
+    return reportError(checkpoint.takeError());
+  llvm::SmallString<256> tokenizer((*checkpoint)->directory());
+  llvm::sys::path::append(tokenizer, "tokenizer.json");
+  if (!llvm::sys::fs::exists(tokenizer))
+    llvm::WithColor::warning(llvm::errs(), "g4c")
+        << checkpointPath << ": no tokenizer.json; the compiled model takes "
+        << "token ids only\n";
+
+  llvm::SmallString<256> temporary;
+  if (std::error_code error =
+          llvm::sys::fs::createUniqueDirectory(out + ".partial", temporary))
+    return reportError(makeError(out +
+                                 ": cannot create a directory beside "
+                                 "it: " +
+                                 error.message()));
+  llvm::Error error = compileInto(**checkpoint, temporary, format);
+  if (!error) {
+    if (llvm::sys::fs::exists(out))
+      llvm::sys::fs::remove(out);
+    if (std::error_code renameError = llvm::sys::fs::rename(temporary, out))
+      error = makeError(out + ": cannot move the output into place: " +
+                        renameError.message());
+  }
+  if (error) {
+    llvm::sys::fs::remove_directories(temporary);
+    return reportError(std::move(error));
+  }
+  llvm::outs() << "wrote " << out << " (build: cmake -S " << out << " -B "
+               << out << "/build && cmake --build " << out << "/build)\n";
+  return 0;
+}
+
+} // namespace g4c

@@ -1,0 +1,43 @@
+//===- CppEmitter.h - gemma module to C++ source ----------------*- C++ -*-===//
+//
+// Part of g4c. Emits NAME.h / NAME.cc for a planned gemma-dialect module
+// (after g4c-pipeline): one straight-line C++ function per entry point that
+// calls the g4k.h kernels at constant shapes on planned arena offsets, and
+// the C API that a runner or an application calls.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_TARGETS_CPP_CPPEMITTER_H
+#define G4C_TARGETS_CPP_CPPEMITTER_H
+
+#include "targets/weights/WeightPacker.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace g4c {
+
+struct CppEmitOptions {
+  /// A C identifier: prefixes every symbol and names the files.
+  std::string name;
+};
+
+/// What the emitted code needs at run time.
+struct CppEmitResult {
+  uint64_t arenaBytes = 0;   ///< planned arena + kernel scratch
+  uint64_t scratchBytes = 0; ///< of which kernel scratch
+};
+
+/// Emits the header and the source of |module|, which must have been
+/// planned (gemma.memory_plan, gemma.arena_offset) and whose weights are
+/// the ones in |weights|. Fails with a diagnostic on an op it cannot emit.
+mlir::FailureOr<CppEmitResult> emitCpp(mlir::ModuleOp module,
+                                       const PackedWeights &weights,
+                                       const CppEmitOptions &options,
+                                       llvm::raw_ostream &header,
+                                       llvm::raw_ostream &source);
+
+} // namespace g4c
+
+#endif // G4C_TARGETS_CPP_CPPEMITTER_H

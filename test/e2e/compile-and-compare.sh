@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# End-to-end: make a tiny checkpoint, compile it with g4c, build the
+# generated project, run it, and compare with the reference executor.
+# usage: compile-and-compare.sh G4C NPY_DIFF WORK PRESET PREFILL_CHUNK
+#                               CHECKPOINT_DTYPE WEIGHTS TOLERANCE
+#   Logits at every input position must agree within TOLERANCE. When the
+#   packed weights hold exactly the checkpoint's values (same dtype, or
+#   bf16 -> f32) the 64-step greedy continuations must be identical too.
+set -euo pipefail
+g4c=$1 npy_diff=$2 work=$3 preset=$4 chunk=$5 dtype=$6 weights=$7 tolerance=$8
+
+rm -rf "$work"
+mkdir -p "$work"
+"$g4c" make-checkpoint --preset "$preset" --dtype "$dtype" --seed 11 --out "$work/ckpt" >/dev/null
+"$g4c" compile "$work/ckpt" -o "$work/out" --weights "$weights" \
+  --prefill-chunk "$chunk" --context 128 --name tiny
+cmake -S "$work/out" -B "$work/out/build" >/dev/null
+cmake --build "$work/out/build" -j2 >/dev/null
+
+# 20 tokens: five windows of the tiny presets (W = 4).
+tokens=2,17,30,45,100,7,8,9,10,11,300,12,13,14,15,16,17,200,5,6
+"$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
+  --steps 64 --dump-logits "$work/compiled.npy" >"$work/compiled.txt"
+"$g4c" reference "$work/ckpt" --tokens "$tokens" --greedy 64 \
+  --dump-logits "$work/reference.npy" >"$work/reference.txt"
+"$npy_diff" "$work/compiled.npy" "$work/reference.npy" "$tolerance"
+if [ "$weights" = "$dtype" ] || [ "$weights" = f32 ]; then
+  diff "$work/compiled.txt" "$work/reference.txt"
+  echo "greedy 64 steps identical: $(cat "$work/compiled.txt")"
+fi

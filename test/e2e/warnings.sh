@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The generated C++ compiles warning-free as C++17 at -O2 with g++ and, when
+# installed, clang++-22 (-Wall -Wextra -Werror), for every tiny preset.
+# usage: warnings.sh G4C WORK RUNTIME_INCLUDE
+set -euo pipefail
+g4c=$1 work=$2 include=$3
+rm -rf "$work"
+mkdir -p "$work"
+compilers=(g++)
+if command -v clang++-22 >/dev/null; then compilers+=(clang++-22); fi
+for preset in tiny-e2b tiny-e4b tiny-moe tiny-31b; do
+  "$g4c" make-checkpoint --preset "$preset" --out "$work/$preset" >/dev/null
+  "$g4c" compile "$work/$preset" -o "$work/$preset-out" --name m >/dev/null
+  for cxx in "${compilers[@]}"; do
+    for file in m.cc m-run.cc; do
+      "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti \
+        -I "$work/$preset-out" -I "$include" -DM_DEFAULT_WEIGHTS='"m.g4w"' \
+        -c "$work/$preset-out/$file" -o "$work/$preset-$file.o"
+    done
+    echo "$preset: $cxx clean"
+  done
+done
