@@ -103,7 +103,9 @@ LogicalResult FunctionEmitter::declareResult(Operation &op) {
   if (!offset)
     return op.emitError("has no gemma.arena_offset; run g4c-plan-memory "
                         "before emitting C++");
-  std::string value = llvm::formatv("v{0}", counter++).str();
+  // Named after what computes it: "attention_12", "rms_norm_13", "addf_14".
+  llvm::StringRef stem = op.getName().stripDialect();
+  std::string value = llvm::formatv("{0}_{1}", stem, counter++).str();
   names[op.getResult(0)] = value;
   os << llvm::formatv("  float *{0} = reinterpret_cast<float *>(arena + {1}); "
                       "// {2}\n",
