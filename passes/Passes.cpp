@@ -16,12 +16,27 @@ namespace g4c {
 void buildG4cPipeline(mlir::OpPassManager &pm,
                       const G4cPipelineOptions &options) {
   // First: KV-shared layers stop referring to their own k/v weights, so no
-  // later pass (or the weight packer) spends anything on them.
-  pm.addPass(createResolveKvSharingPass());
+  // later pass (or the weight packer) spends anything on them. Optional:
+  // without it those weights are packed but never read.
+  if (options.resolveKvSharing)
+    pm.addPass(createResolveKvSharingPass());
   // Clean up what the rewrites leave behind (dead weight refs).
   pm.addPass(mlir::createCanonicalizerPass());
   // Last: offsets are only meaningful once no pass changes the values.
   pm.addPass(createPlanMemoryPass());
+}
+
+llvm::ArrayRef<llvm::StringRef> optionalPassNames() {
+  static const llvm::StringRef names[] = {"resolve-kv-sharing"};
+  return names;
+}
+
+bool disableOptionalPass(G4cPipelineOptions &options, llvm::StringRef name) {
+  if (name == "resolve-kv-sharing") {
+    options.resolveKvSharing = false;
+    return true;
+  }
+  return false;
 }
 
 void registerG4cPassesAndPipeline() {

@@ -32,8 +32,17 @@ void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// Options of the default pipeline (none yet besides the defaults).
-struct G4cPipelineOptions {};
+/// Options of the default pipeline: the optional passes can be switched off
+/// (the end-to-end tests run with each of them off, too).
+struct G4cPipelineOptions {
+  bool resolveKvSharing = true;
+};
+
+/// The names `--disable-pass` accepts, in pipeline order.
+llvm::ArrayRef<llvm::StringRef> optionalPassNames();
+
+/// Switches off the optional pass |name|; false if there is none by that name.
+bool disableOptionalPass(G4cPipelineOptions &options, llvm::StringRef name);
 
 /// The default g4c pipeline, model level to kernels; the one place passes
 /// are put in order. Registered as "g4c-pipeline" for g4c-opt.

@@ -2,18 +2,19 @@
 # End-to-end: make a tiny checkpoint, compile it with g4c, build the
 # generated project, run it, and compare with the reference executor.
 # usage: compile-and-compare.sh G4C NPY_DIFF WORK PRESET PREFILL_CHUNK
-#                               CHECKPOINT_DTYPE WEIGHTS TOLERANCE
+#                               CHECKPOINT_DTYPE WEIGHTS TOLERANCE [COMPILE_FLAGS...]
 #   Logits at every input position must agree within TOLERANCE. When the
 #   packed weights hold exactly the checkpoint's values (same dtype, or
 #   bf16 -> f32) the 64-step greedy continuations must be identical too.
 set -euo pipefail
 g4c=$1 npy_diff=$2 work=$3 preset=$4 chunk=$5 dtype=$6 weights=$7 tolerance=$8
+shift 8
 
 rm -rf "$work"
 mkdir -p "$work"
 "$g4c" make-checkpoint --preset "$preset" --dtype "$dtype" --seed 11 --out "$work/ckpt" >/dev/null
 "$g4c" compile "$work/ckpt" -o "$work/out" --weights "$weights" \
-  --prefill-chunk "$chunk" --context 128 --name tiny
+  --prefill-chunk "$chunk" --context 128 --name tiny "$@"
 cmake -S "$work/out" -B "$work/out/build" >/dev/null
 cmake --build "$work/out/build" -j2 >/dev/null
 

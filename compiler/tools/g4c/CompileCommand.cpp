@@ -19,6 +19,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -59,6 +60,11 @@ cl::opt<int64_t> prefillChunk("prefill-chunk", cl::init(8),
                               cl::desc("Tokens per prefill call (T)"),
                               cl::value_desc("T"), cl::sub(compileCommand),
                               cl::cat(compileCategory));
+cl::list<std::string> disabledPasses(
+    "disable-pass",
+    cl::desc(
+        "Switch off an optional pass of the pipeline (resolve-kv-sharing)"),
+    cl::value_desc("NAME"), cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<std::string> modelName("name", cl::init("model"),
                                cl::desc("C identifier naming the files and "
                                         "symbols"),
@@ -111,8 +117,14 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   if (failed(module))
     return makeError(checkpoint.directory() +
                      ": import failed: " + diagnostics);
+  G4cPipelineOptions pipelineOptions;
+  for (const std::string &pass : disabledPasses)
+    if (!disableOptionalPass(pipelineOptions, pass))
+      return makeError("--disable-pass: no optional pass '" + pass +
+                       "' (optional: " + llvm::join(optionalPassNames(), ", ") +
+                       ")");
   mlir::PassManager pm(&context);
-  buildG4cPipeline(pm, {});
+  buildG4cPipeline(pm, pipelineOptions);
   if (failed(pm.run(**module)))
     return makeError("the g4c pipeline failed: " + diagnostics);
 
