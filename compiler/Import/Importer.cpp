@@ -329,6 +329,11 @@ FailureOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
 
 } // namespace
 
+int64_t defaultContextLength(const ModelConfig &config) {
+  int64_t maxPositions = config.text.maxPositionEmbeddings;
+  return maxPositions > 0 ? std::min<int64_t>(4096, maxPositions) : 4096;
+}
+
 FailureOr<OwningOpRef<ModuleOp>> importModel(MLIRContext &context,
                                              const ModelConfig &config,
                                              const WeightResolver &weights,

@@ -40,6 +40,10 @@ WeightResolver checkpointWeights(const Checkpoint &checkpoint);
 /// file. Lets tests import real-size configs without their weights.
 WeightResolver configOnlyWeights(const ModelConfig &config, DType dtype);
 
+/// The context length when none is asked for: min(4096,
+/// max_position_embeddings).
+int64_t defaultContextLength(const ModelConfig &config);
+
 struct ImportOptions {
   /// Tokens per prefill call (T of the `prefill` entry point).
   int64_t prefillChunk = 64;

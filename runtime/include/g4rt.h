@@ -41,6 +41,15 @@ typedef struct g4_error {
   char message[256];
 } g4_error;
 
+/** Formats a message (printf-style) into |out_error| when it is not null and
+ *  returns |status|: the one way runtime and generated code report failure. */
+g4_status g4_fail(g4_error *out_error, g4_status status, const char *format,
+                  ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /*===----------------------------------------------------------------------===*
  * Arena: static bump allocation over caller-provided memory
  *===----------------------------------------------------------------------===*/

@@ -1,10 +1,13 @@
 //===- status.cc - g4rt status strings ------------------------------------===//
 //
-// Part of g4c. This file implements g4_status_string.
+// Part of g4c. This file implements g4_status_string and g4_fail.
 //
 //===----------------------------------------------------------------------===//
 
 #include "g4rt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 extern "C" const char *g4_status_string(g4_status status) {
   switch (status) {
@@ -20,4 +23,16 @@ extern "C" const char *g4_status_string(g4_status status) {
     return "format error";
   }
   return "unknown status";
+}
+
+extern "C" g4_status g4_fail(g4_error *out_error, g4_status status,
+                             const char *format, ...) {
+  if (out_error) {
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(out_error->message, sizeof(out_error->message), format,
+              arguments);
+    va_end(arguments);
+  }
+  return status;
 }

@@ -11,26 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-namespace {
-
-g4_status fail(g4_error *error, g4_status status, const char *format, ...) {
-  if (error) {
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(error->message, sizeof(error->message), format, arguments);
-    va_end(arguments);
-  }
-  return status;
-}
-
-} // namespace
 
 extern "C" g4_status g4_weights_map(const char *path,
                                     uint64_t expected_fingerprint,
@@ -39,31 +23,31 @@ extern "C" g4_status g4_weights_map(const char *path,
                                     g4_error *out_error) {
   using namespace g4c::weightfile;
   if (!path || !out_weights)
-    return fail(out_error, G4_INVALID_ARGUMENT, "null path or out_weights");
+    return g4_fail(out_error, G4_INVALID_ARGUMENT, "null path or out_weights");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return fail(out_error, G4_IO_ERROR, "%s: cannot open: %s", path,
-                strerror(errno));
+    return g4_fail(out_error, G4_IO_ERROR, "%s: cannot open: %s", path,
+                   strerror(errno));
   struct stat info;
   if (fstat(fd, &info) != 0) {
     close(fd);
-    return fail(out_error, G4_IO_ERROR, "%s: cannot stat: %s", path,
-                strerror(errno));
+    return g4_fail(out_error, G4_IO_ERROR, "%s: cannot stat: %s", path,
+                   strerror(errno));
   }
   uint64_t size = uint64_t(info.st_size);
   if (size != expected_size || size < kHeaderSize) {
     close(fd);
-    return fail(out_error, G4_FORMAT_ERROR,
-                "%s: is %llu bytes, expected %llu (truncated, or packed for "
-                "another build)",
-                path, (unsigned long long)size,
-                (unsigned long long)expected_size);
+    return g4_fail(out_error, G4_FORMAT_ERROR,
+                   "%s: is %llu bytes, expected %llu (truncated, or packed for "
+                   "another build)",
+                   path, (unsigned long long)size,
+                   (unsigned long long)expected_size);
   }
   void *mapping = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (mapping == MAP_FAILED)
-    return fail(out_error, G4_IO_ERROR, "%s: cannot map: %s", path,
-                strerror(errno));
+    return g4_fail(out_error, G4_IO_ERROR, "%s: cannot map: %s", path,
+                   strerror(errno));
   Header header;
   memcpy(&header, mapping, sizeof(header));
   const char *problem = nullptr;
@@ -78,7 +62,7 @@ extern "C" g4_status g4_weights_map(const char *path,
               "build";
   if (problem) {
     munmap(mapping, size);
-    return fail(out_error, G4_FORMAT_ERROR, "%s: %s", path, problem);
+    return g4_fail(out_error, G4_FORMAT_ERROR, "%s: %s", path, problem);
   }
   out_weights->data = static_cast<const uint8_t *>(mapping);
   out_weights->size = size;

@@ -335,25 +335,15 @@ std::string instantiate(llvm::StringRef text, llvm::StringRef name) {
 /// The C API around the two entry points.
 void emitApi(llvm::raw_ostream &os, llvm::StringRef name) {
   os << instantiate(R"cpp(
-g4_status fail(g4_error *error, g4_status status, const char *format, ...) {
-  if (error) {
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(error->message, sizeof(error->message), format, arguments);
-    va_end(arguments);
-  }
-  return status;
-}
-
 } // namespace
 
 extern "C" g4_status @NAME@_open(const char *weights_path, void *arena,
                               size_t arena_bytes, @NAME@_session *out_session,
                               g4_error *out_error) {
   if (!weights_path || !arena || !out_session)
-    return fail(out_error, G4_INVALID_ARGUMENT, "null argument");
+    return g4_fail(out_error, G4_INVALID_ARGUMENT, "null argument");
   if (arena_bytes < @UPPER@_ARENA_BYTES || reinterpret_cast<uintptr_t>(arena) % 64)
-    return fail(out_error, G4_OUT_OF_MEMORY,
+    return g4_fail(out_error, G4_OUT_OF_MEMORY,
                 "the arena must be 64-byte aligned and hold %llu bytes",
                 (unsigned long long)@UPPER@_ARENA_BYTES);
   g4_status status = g4_weights_map(weights_path, @UPPER@_WEIGHTS_FINGERPRINT,
@@ -370,14 +360,14 @@ extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *toke
                                  int64_t count, float *out_logits,
                                  g4_error *out_error) {
   if (!session || !session->arena || (!tokens && count > 0) || count < 0)
-    return fail(out_error, G4_INVALID_ARGUMENT, "null or closed session");
+    return g4_fail(out_error, G4_INVALID_ARGUMENT, "null or closed session");
   for (int64_t i = 0; i < count; ++i)
     if (tokens[i] < 0 || tokens[i] >= @UPPER@_VOCAB_SIZE)
-      return fail(out_error, G4_INVALID_ARGUMENT,
+      return g4_fail(out_error, G4_INVALID_ARGUMENT,
                   "token %d at index %lld is outside the vocabulary [0, %d)",
                   tokens[i], (long long)i, @UPPER@_VOCAB_SIZE);
   if (session->position + count > @UPPER@_CONTEXT)
-    return fail(out_error, G4_INVALID_ARGUMENT,
+    return g4_fail(out_error, G4_INVALID_ARGUMENT,
                 "%lld tokens at position %lld run past the context of %d",
                 (long long)count, (long long)session->position, @UPPER@_CONTEXT);
   const uint8_t *weights = session->weights.data;
@@ -532,7 +522,6 @@ g4_status {0}_close({0}_session *session);
                           options.name, layout.plannedBytes,
                           result.scratchBytes);
   source << llvm::formatv("#include \"{0}.h\"\n\n#include \"g4k.h\"\n\n"
-                          "#include <cstdarg>\n#include <cstdio>\n"
                           "#include <cstring>\n\nnamespace {{\n\n",
                           options.name);
   source << llvm::formatv("constexpr int64_t kScratchOffset = {0};\n"

@@ -56,11 +56,8 @@ int runImport() {
   ImportOptions options;
   options.prefillChunk = prefillChunk;
   options.contextLength = contextLength;
-  if (!contextLength.getNumOccurrences()) {
-    int64_t maxPositions = config.text.maxPositionEmbeddings;
-    options.contextLength =
-        maxPositions > 0 ? std::min<int64_t>(4096, maxPositions) : 4096;
-  }
+  if (!contextLength.getNumOccurrences())
+    options.contextLength = defaultContextLength(config);
   options.checkpointDirectory = checkpointPath;
 
   mlir::MLIRContext context;
