@@ -86,6 +86,7 @@ g4_status g4_arena_reset(g4_arena *arena);
 typedef struct g4_weights {
   const uint8_t *data; /**< the whole file */
   size_t size;         /**< its size in bytes */
+  int mapped;          /**< 1: g4_weights_map mapped it; 0: caller memory */
 } g4_weights;
 
 /** Maps the .g4w file at |path| read-only and checks that it is the one the
@@ -98,7 +99,15 @@ g4_status g4_weights_map(const char *path, uint64_t expected_fingerprint,
                          uint64_t expected_size, g4_weights *out_weights,
                          g4_error *out_error);
 
-/** Unmaps |weights|; it may then be mapped again. */
+/** Uses the .g4w image at |data| (|size| bytes, 4096-byte aligned, e.g.
+ *  linked into the program as a const array) with the same checks as
+ *  g4_weights_map; |label| names it in errors. Nothing is copied. */
+g4_status g4_weights_wrap(const void *data, size_t size, const char *label,
+                          uint64_t expected_fingerprint, uint64_t expected_size,
+                          g4_weights *out_weights, g4_error *out_error);
+
+/** Unmaps |weights| (if g4_weights_map mapped them); they may then be mapped
+ *  or wrapped again. */
 g4_status g4_weights_release(g4_weights *weights);
 
 #ifdef __cplusplus

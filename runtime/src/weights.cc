@@ -16,6 +16,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+namespace {
+
+/// Why the .g4w image at |data| is not the expected one, or null.
+const char *checkHeader(const void *data, uint64_t size,
+                        uint64_t expected_fingerprint) {
+  using namespace g4c::weightfile;
+  if (size < kHeaderSize)
+    return "too short for a weight file header";
+  Header header;
+  memcpy(&header, data, sizeof(header));
+  if (memcmp(header.magic, kMagic, sizeof(kMagic)) != 0)
+    return "not a g4c weight file (bad magic)";
+  if (header.version != kVersion)
+    return "unsupported weight file version";
+  if (header.fileSize != size || header.dataOffset > size)
+    return "header does not match the file size";
+  if (header.fingerprint != expected_fingerprint)
+    return "fingerprint differs: packed from other weights or for another "
+           "build";
+  return nullptr;
+}
+
+} // namespace
+
 extern "C" g4_status g4_weights_map(const char *path,
                                     uint64_t expected_fingerprint,
                                     uint64_t expected_size,
@@ -48,31 +72,43 @@ extern "C" g4_status g4_weights_map(const char *path,
   if (mapping == MAP_FAILED)
     return g4_fail(out_error, G4_IO_ERROR, "%s: cannot map: %s", path,
                    strerror(errno));
-  Header header;
-  memcpy(&header, mapping, sizeof(header));
-  const char *problem = nullptr;
-  if (memcmp(header.magic, kMagic, sizeof(kMagic)) != 0)
-    problem = "not a g4c weight file (bad magic)";
-  else if (header.version != kVersion)
-    problem = "unsupported weight file version";
-  else if (header.fileSize != size || header.dataOffset > size)
-    problem = "header does not match the file size";
-  else if (header.fingerprint != expected_fingerprint)
-    problem = "fingerprint differs: packed from other weights or for another "
-              "build";
-  if (problem) {
+  if (const char *problem = checkHeader(mapping, size, expected_fingerprint)) {
     munmap(mapping, size);
     return g4_fail(out_error, G4_FORMAT_ERROR, "%s: %s", path, problem);
   }
   out_weights->data = static_cast<const uint8_t *>(mapping);
   out_weights->size = size;
+  out_weights->mapped = 1;
+  return G4_OK;
+}
+
+extern "C" g4_status
+g4_weights_wrap(const void *data, size_t size, const char *label,
+                uint64_t expected_fingerprint, uint64_t expected_size,
+                g4_weights *out_weights, g4_error *out_error) {
+  if (!data || !label || !out_weights)
+    return g4_fail(out_error, G4_INVALID_ARGUMENT, "null data or out_weights");
+  if (uint64_t(size) != expected_size ||
+      reinterpret_cast<uintptr_t>(data) % g4c::weightfile::kDataAlignment)
+    return g4_fail(out_error, G4_FORMAT_ERROR,
+                   "%s: %zu bytes at a %s address, expected %llu bytes "
+                   "4096-byte aligned",
+                   label, size,
+                   reinterpret_cast<uintptr_t>(data) % 4096 ? "misaligned"
+                                                            : "aligned",
+                   (unsigned long long)expected_size);
+  if (const char *problem = checkHeader(data, size, expected_fingerprint))
+    return g4_fail(out_error, G4_FORMAT_ERROR, "%s: %s", label, problem);
+  out_weights->data = static_cast<const uint8_t *>(data);
+  out_weights->size = size;
+  out_weights->mapped = 0;
   return G4_OK;
 }
 
 extern "C" g4_status g4_weights_release(g4_weights *weights) {
   if (!weights)
     return G4_INVALID_ARGUMENT;
-  if (weights->data)
+  if (weights->data && weights->mapped)
     munmap(const_cast<uint8_t *>(weights->data), weights->size);
   weights->data = nullptr;
   weights->size = 0;

@@ -21,6 +21,9 @@ namespace g4c {
 struct CppEmitOptions {
   /// A C identifier: prefixes every symbol and names the files.
   std::string name;
+  /// Also declare NAME_open_linked, which uses the weights linked into the
+  /// program as NAME_weights_data (see writeLinkedWeights).
+  bool linkWeights = false;
 };
 
 /// What the emitted code needs at run time.

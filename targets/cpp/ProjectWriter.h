@@ -10,6 +10,7 @@
 #define G4C_TARGETS_CPP_PROJECTWRITER_H
 
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <string>
 
@@ -19,10 +20,18 @@ namespace g4c {
 /// [--prefill-chunk K] [--dump-logits F.npy]`.
 std::string runnerSource(llvm::StringRef name);
 
-/// CMakeLists.txt building NAME-run from NAME.cc and the runtime at
-/// |runtimeDirectory| (default: the runtime of the g4c that wrote it).
-std::string projectCMake(llvm::StringRef name,
+/// CMakeLists.txt building NAME-run from NAME.cc (and NAME_weights.cc with
+/// |linkWeights|) and the runtime at |runtimeDirectory| (default: the
+/// runtime of the g4c that wrote it).
+std::string projectCMake(llvm::StringRef name, bool linkWeights,
                          llvm::StringRef runtimeDirectory = "");
+
+/// Writes NAME_weights.cc: the .g4w file at |g4wPath| as the 4096-byte
+/// aligned array NAME_weights_data, for small models linked into one
+/// self-contained binary.
+llvm::Error writeLinkedWeights(llvm::StringRef g4wPath,
+                               llvm::StringRef sourcePath,
+                               llvm::StringRef name);
 
 } // namespace g4c
 

@@ -65,6 +65,11 @@ cl::list<std::string> disabledPasses(
     cl::desc(
         "Switch off an optional pass of the pipeline (resolve-kv-sharing)"),
     cl::value_desc("NAME"), cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<bool> linkWeights(
+    "link-weights",
+    cl::desc("Also write NAME_weights.cc: the weights as a const array linked "
+             "into NAME-run (for small models)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<std::string> modelName("name", cl::init("model"),
                                cl::desc("C identifier naming the files and "
                                         "symbols"),
@@ -147,8 +152,11 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
 
   std::string header, source;
   llvm::raw_string_ostream headerStream(header), sourceStream(source);
+  CppEmitOptions emitOptions;
+  emitOptions.name = modelName;
+  emitOptions.linkWeights = linkWeights;
   auto emitted =
-      emitCpp(**module, *packed, {modelName}, headerStream, sourceStream);
+      emitCpp(**module, *packed, emitOptions, headerStream, sourceStream);
   if (failed(emitted))
     return makeError("the C++ backend failed: " + diagnostics);
   llvm::SmallString<256> cmakePath(directory);
@@ -157,8 +165,13 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
        {std::pair<std::string, std::string>{path(".h"), header},
         {path(".cc"), source},
         {path("-run.cc"), runnerSource(modelName)},
-        {std::string(cmakePath), projectCMake(modelName)}})
+        {std::string(cmakePath), projectCMake(modelName, linkWeights)}})
     if (llvm::Error error = writeText(file, text))
+      return error;
+
+  if (linkWeights)
+    if (llvm::Error error =
+            writeLinkedWeights(path(".g4w"), path("_weights.cc"), modelName))
       return error;
 
   auto plan =

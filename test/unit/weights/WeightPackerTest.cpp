@@ -173,6 +173,39 @@ TEST(WeightPacker, RuntimeRefusesTheWrongFile) {
             G4_INVALID_ARGUMENT);
 }
 
+TEST(WeightPacker, RuntimeWrapsLinkedImages) {
+  Packed packed;
+  auto file = llvm::MemoryBuffer::getFile(packed.path);
+  ASSERT_TRUE(bool(file));
+  const size_t size = (*file)->getBufferSize();
+  // A linked array is 4096-byte aligned; one byte off is refused.
+  std::vector<uint8_t> storage(size + 8192);
+  uint8_t *aligned = reinterpret_cast<uint8_t *>(
+      (reinterpret_cast<uintptr_t>(storage.data()) + 4095) / 4096 * 4096);
+  std::memcpy(aligned, (*file)->getBufferStart(), size);
+  g4_weights weights = {};
+  g4_error error = {};
+  ASSERT_EQ(g4_weights_wrap(aligned, size, "linked", packed.result.fingerprint,
+                            packed.result.fileSize, &weights, &error),
+            G4_OK)
+      << error.message;
+  EXPECT_EQ(weights.data, aligned);
+  EXPECT_EQ(weights.mapped, 0);
+  EXPECT_EQ(g4_weights_release(&weights), G4_OK); // must not unmap
+  EXPECT_EQ(g4_weights_wrap(aligned, size, "linked",
+                            packed.result.fingerprint ^ 1,
+                            packed.result.fileSize, &weights, &error),
+            G4_FORMAT_ERROR);
+  EXPECT_NE(std::string(error.message).find("linked: fingerprint differs"),
+            std::string::npos);
+  std::memmove(aligned + 1, aligned, size);
+  EXPECT_EQ(g4_weights_wrap(aligned + 1, size, "linked",
+                            packed.result.fingerprint, packed.result.fileSize,
+                            &weights, &error),
+            G4_FORMAT_ERROR);
+  EXPECT_NE(std::string(error.message).find("misaligned"), std::string::npos);
+}
+
 TEST(WeightPacker, RejectsIntegerTensors) {
   TempDir dir;
   std::string path = dir.file("int.safetensors");
