@@ -17,6 +17,11 @@
 
 #include <algorithm>
 
+#if defined(__unix__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 namespace g4c {
 
 using llvm::Error;
@@ -266,6 +271,27 @@ SafeTensorsFile::parse(StringRef path,
 const TensorInfo *SafeTensorsFile::find(StringRef name) const {
   auto it = indexByName.find(name);
   return it == indexByName.end() ? nullptr : &tensorList[it->second];
+}
+
+void SafeTensorsFile::releasePages(const TensorInfo &tensor, uint64_t begin,
+                                   uint64_t end) const {
+#if defined(__unix__)
+  // Heap-backed buffers (small files) must not be madvised: their contents
+  // would be lost.
+  if (begin >= end ||
+      buffer->getBufferKind() != llvm::MemoryBuffer::MemoryBuffer_MMap)
+    return;
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  end = std::min(end, tensor.numBytes());
+  uintptr_t first =
+      reinterpret_cast<uintptr_t>(dataSection + tensor.dataBegin + begin);
+  uintptr_t last =
+      reinterpret_cast<uintptr_t>(dataSection + tensor.dataBegin + end);
+  first = (first + page - 1) / page * page; // whole pages inside the range
+  last = last / page * page;
+  if (first < last)
+    madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+#endif
 }
 
 llvm::ArrayRef<uint8_t> SafeTensorsFile::data(const TensorInfo &tensor) const {

@@ -56,6 +56,13 @@ public:
   const TensorInfo *find(llvm::StringRef name) const;
   /// The raw bytes of |tensor| (zero-copy view into the mapping).
   llvm::ArrayRef<uint8_t> data(const TensorInfo &tensor) const;
+  /// Tells the OS that bytes [begin, end) of |tensor| will not be read again
+  /// soon, so a streaming pass over a large file (the weight packer) does
+  /// not keep it all resident. Only for mapped files; the data stays valid
+  /// (it is read back from the file if touched again).
+  void releasePages(const TensorInfo &tensor, uint64_t begin,
+                    uint64_t end) const;
+
   /// The string-to-string `__metadata__` entries of the header.
   const llvm::StringMap<std::string> &metadata() const { return metadataMap; }
 

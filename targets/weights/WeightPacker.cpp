@@ -51,6 +51,11 @@ void writeTensor(const PackedTensorRequest &request, llvm::raw_ostream &out,
                  dtypeOf(request.format), &buffer[i * elementSize]);
     out.write(reinterpret_cast<const char *>(buffer.data()), n * elementSize);
     fingerprint.add(buffer.data(), n * elementSize);
+    // Done with these source bytes: the packer's footprint stays one chunk,
+    // not the checkpoint (E2B's PLE table alone is 4.7 GB).
+    const uint64_t sourceSize = dtypeSize(info.dtype);
+    request.source.file->releasePages(info, begin * sourceSize,
+                                      (begin + n) * sourceSize);
   }
 }
 
