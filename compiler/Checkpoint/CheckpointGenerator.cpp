@@ -15,6 +15,7 @@
 #include "compiler/Checkpoint/SyntheticTokenizer.h"
 #include "compiler/Checkpoint/TensorManifest.h"
 #include "compiler/Support/Error.h"
+#include "compiler/Support/OutputFile.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -63,24 +64,6 @@ float shapeValue(const TensorSpec &spec, float u) {
     return 1.0f + 0.5f * u;
   }
   return u;
-}
-
-/// Writes |path| through |write|; reports open, content and write errors.
-Error writeFile(llvm::StringRef path,
-                llvm::function_ref<Error(llvm::raw_ostream &)> write) {
-  std::error_code error;
-  llvm::raw_fd_ostream out(path, error);
-  if (error)
-    return makeError(path + ": cannot write: " + error.message());
-  if (Error contentError = write(out))
-    return contentError;
-  out.close();
-  if (out.has_error()) {
-    std::error_code writeError = out.error();
-    out.clear_error();
-    return makeError(path + ": write failed: " + writeError.message());
-  }
-  return Error::success();
 }
 
 /// Reports progress in 5 % steps.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Checkpoint/SafeTensorsWriter.h"
+#include "compiler/Support/OutputFile.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -42,38 +43,27 @@ writeSafeTensors(llvm::StringRef path, llvm::ArrayRef<TensorToWrite> tensors,
   llvm::raw_string_ostream(headerText) << llvm::json::Value(std::move(header));
   headerText.append((8 - headerText.size() % 8) % 8, ' ');
 
-  std::error_code error;
-  llvm::raw_fd_ostream out(path, error);
-  if (error)
-    return llvm::createStringError(error, "%s: cannot write: %s",
-                                   path.str().c_str(), error.message().c_str());
-  uint64_t headerLength = headerText.size();
-  for (int i = 0; i < 8; ++i)
-    out << char((headerLength >> (8 * i)) & 0xff);
-  out << headerText;
+  return writeFile(path, [&](llvm::raw_fd_ostream &out) {
+    uint64_t headerLength = headerText.size();
+    for (int i = 0; i < 8; ++i)
+      out << char((headerLength >> (8 * i)) & 0xff);
+    out << headerText;
 
-  std::vector<uint8_t> chunk(4 << 20);
-  for (size_t index = 0; index < tensors.size(); ++index) {
-    uint64_t remaining = tensors[index].numBytes();
-    while (remaining > 0) {
-      size_t size = size_t(std::min<uint64_t>(remaining, chunk.size()));
-      llvm::MutableArrayRef<uint8_t> bytes(chunk.data(), size);
-      source(index, bytes);
-      out.write(reinterpret_cast<const char *>(bytes.data()), size);
-      remaining -= size;
-      if (onBytesWritten)
-        onBytesWritten(size);
+    std::vector<uint8_t> chunk(4 << 20);
+    for (size_t index = 0; index < tensors.size(); ++index) {
+      uint64_t remaining = tensors[index].numBytes();
+      while (remaining > 0) {
+        size_t size = size_t(std::min<uint64_t>(remaining, chunk.size()));
+        llvm::MutableArrayRef<uint8_t> bytes(chunk.data(), size);
+        source(index, bytes);
+        out.write(reinterpret_cast<const char *>(bytes.data()), size);
+        remaining -= size;
+        if (onBytesWritten)
+          onBytesWritten(size);
+      }
     }
-  }
-  out.close();
-  if (out.has_error()) {
-    std::error_code writeError = out.error();
-    out.clear_error();
-    return llvm::createStringError(writeError, "%s: write failed: %s",
-                                   path.str().c_str(),
-                                   writeError.message().c_str());
-  }
-  return llvm::Error::success();
+    return llvm::Error::success();
+  });
 }
 
 } // namespace g4c

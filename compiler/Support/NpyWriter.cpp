@@ -7,9 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Support/NpyWriter.h"
-
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/raw_ostream.h"
+#include "compiler/Support/OutputFile.h"
 
 #include <cstring>
 
@@ -46,31 +44,10 @@ std::string encodeNpyFloat32(llvm::ArrayRef<int64_t> shape,
 llvm::Error writeNpyFloat32(llvm::StringRef path, llvm::ArrayRef<int64_t> shape,
                             llvm::ArrayRef<float> values) {
   std::string bytes = encodeNpyFloat32(shape, values);
-  std::string temporary = (path + ".partial").str();
-  {
-    std::error_code error;
-    llvm::raw_fd_ostream out(temporary, error);
-    if (error)
-      return llvm::createStringError(error, "%s: cannot write: %s",
-                                     path.str().c_str(),
-                                     error.message().c_str());
+  return writeFileAtomically(path, [&](llvm::raw_fd_ostream &out) {
     out << bytes;
-    out.close();
-    if (out.has_error()) {
-      std::error_code writeError = out.error();
-      out.clear_error();
-      llvm::sys::fs::remove(temporary);
-      return llvm::createStringError(writeError, "%s: write failed: %s",
-                                     path.str().c_str(),
-                                     writeError.message().c_str());
-    }
-  }
-  if (std::error_code error = llvm::sys::fs::rename(temporary, path)) {
-    llvm::sys::fs::remove(temporary);
-    return llvm::createStringError(error, "%s: cannot rename into place: %s",
-                                   path.str().c_str(), error.message().c_str());
-  }
-  return llvm::Error::success();
+    return llvm::Error::success();
+  });
 }
 
 } // namespace g4c

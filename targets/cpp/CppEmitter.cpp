@@ -310,8 +310,8 @@ LogicalResult FunctionEmitter::emit(llvm::StringRef cName) {
   return success();
 }
 
-/// The arena check shared by the open functions (inside the anonymous
-/// namespace of the generated source).
+/// The arena check and session start shared by the open functions (inside the
+/// anonymous namespace of the generated source).
 constexpr const char *kCheckArena = R"cpp(
 g4_status check_arena(void *arena, size_t arena_bytes, g4_error *out_error) {
   if (!arena || arena_bytes < @UPPER@_ARENA_BYTES ||
@@ -319,6 +319,16 @@ g4_status check_arena(void *arena, size_t arena_bytes, g4_error *out_error) {
     return g4_fail(out_error, G4_OUT_OF_MEMORY,
                    "the arena must be 64-byte aligned and hold %llu bytes",
                    (unsigned long long)@UPPER@_ARENA_BYTES);
+  return G4_OK;
+}
+
+/// The end of both open functions: on success the session starts at 0.
+g4_status start_session(g4_status status, void *arena,
+                        @NAME@_session *out_session) {
+  if (status != G4_OK)
+    return status;
+  out_session->arena = static_cast<uint8_t *>(arena);
+  out_session->position = 0;
   return G4_OK;
 }
 )cpp";
@@ -339,11 +349,7 @@ extern "C" g4_status @NAME@_open_linked(void *arena, size_t arena_bytes,
                              @UPPER@_WEIGHTS_FINGERPRINT,
                              @UPPER@_WEIGHTS_BYTES, &out_session->weights,
                              out_error);
-  if (status != G4_OK)
-    return status;
-  out_session->arena = static_cast<uint8_t *>(arena);
-  out_session->position = 0;
-  return G4_OK;
+  return start_session(status, arena, out_session);
 }
 )cpp";
 
@@ -385,11 +391,7 @@ extern "C" g4_status @NAME@_open(const char *weights_path, void *arena,
     status = g4_weights_map(weights_path, @UPPER@_WEIGHTS_FINGERPRINT,
                             @UPPER@_WEIGHTS_BYTES, &out_session->weights,
                             out_error);
-  if (status != G4_OK)
-    return status;
-  out_session->arena = static_cast<uint8_t *>(arena);
-  out_session->position = 0;
-  return G4_OK;
+  return start_session(status, arena, out_session);
 }
 
 extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *tokens,

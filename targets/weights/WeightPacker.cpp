@@ -9,8 +9,8 @@
 
 #include "targets/weights/WeightPacker.h"
 #include "compiler/Support/Error.h"
+#include "compiler/Support/OutputFile.h"
 
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cstring>
@@ -104,45 +104,34 @@ packWeights(llvm::StringRef path,
                                            : packed.tensors.back().offset +
                                                  packed.tensors.back().size;
 
-  std::string temporary = (path + ".partial").str();
-  auto fail = [&](const llvm::Twine &message) {
-    llvm::sys::fs::remove(temporary);
-    return makeError(path + ": " + message);
-  };
-  std::error_code error;
-  llvm::raw_fd_ostream out(temporary, error);
-  if (error)
-    return fail("cannot write: " + error.message());
-  Fingerprint fingerprint;
-  fingerprint.add(directory.data(), directory.size());
-  out.write_zeros(kHeaderSize);
-  out << directory;
-  out.write_zeros(dataOffset - kHeaderSize - directory.size());
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const PackedTensor &tensor = packed.tensors[i];
-    out.write_zeros(tensor.offset - out.tell());
-    writeTensor(requests[i], out, fingerprint);
-  }
-  packed.fingerprint = fingerprint.state;
+  llvm::Error written =
+      writeFileAtomically(path, [&](llvm::raw_fd_ostream &out) {
+        Fingerprint fingerprint;
+        fingerprint.add(directory.data(), directory.size());
+        out.write_zeros(kHeaderSize);
+        out << directory;
+        out.write_zeros(dataOffset - kHeaderSize - directory.size());
+        for (size_t i = 0; i < requests.size(); ++i) {
+          out.write_zeros(packed.tensors[i].offset - out.tell());
+          writeTensor(requests[i], out, fingerprint);
+        }
+        packed.fingerprint = fingerprint.state;
 
-  Header header = {};
-  std::memcpy(header.magic, kMagic, sizeof(kMagic));
-  header.version = kVersion;
-  header.tensorCount = uint32_t(requests.size());
-  header.directorySize = directorySize;
-  header.fingerprint = packed.fingerprint;
-  header.dataOffset = dataOffset;
-  header.fileSize = packed.fileSize;
-  out.seek(0);
-  out.write(reinterpret_cast<const char *>(&header), sizeof(header));
-  out.close();
-  if (out.has_error()) {
-    std::error_code writeError = out.error();
-    out.clear_error();
-    return fail("write failed: " + writeError.message());
-  }
-  if (std::error_code renameError = llvm::sys::fs::rename(temporary, path))
-    return fail("cannot rename into place: " + renameError.message());
+        // The header goes last: its fingerprint covers everything after it.
+        Header header = {};
+        std::memcpy(header.magic, kMagic, sizeof(kMagic));
+        header.version = kVersion;
+        header.tensorCount = uint32_t(requests.size());
+        header.directorySize = directorySize;
+        header.fingerprint = packed.fingerprint;
+        header.dataOffset = dataOffset;
+        header.fileSize = packed.fileSize;
+        out.seek(0);
+        out.write(reinterpret_cast<const char *>(&header), sizeof(header));
+        return llvm::Error::success();
+      });
+  if (written)
+    return std::move(written);
   return packed;
 }
 

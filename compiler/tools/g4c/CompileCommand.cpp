@@ -10,6 +10,7 @@
 #include "compiler/Dialect/Gemma/IR/GemmaOps.h"
 #include "compiler/Import/Importer.h"
 #include "compiler/Support/Error.h"
+#include "compiler/Support/OutputFile.h"
 #include "compiler/tools/g4c/Commands.h"
 #include "passes/Passes.h"
 #include "targets/cpp/CppEmitter.h"
@@ -84,18 +85,10 @@ bool isIdentifier(llvm::StringRef text) {
 }
 
 llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
-  std::error_code error;
-  llvm::raw_fd_ostream out(path, error);
-  if (error)
-    return makeError(path + ": cannot write: " + error.message());
-  out << text;
-  out.close();
-  if (out.has_error()) {
-    std::error_code writeError = out.error();
-    out.clear_error();
-    return makeError(path + ": write failed: " + writeError.message());
-  }
-  return llvm::Error::success();
+  return writeFile(path, [&](llvm::raw_fd_ostream &out) {
+    out << text;
+    return llvm::Error::success();
+  });
 }
 
 /// Everything after the checks: the files of OUT, written into |directory|.
