@@ -20,20 +20,33 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
   // without it those weights are packed but never read.
   if (options.resolveKvSharing)
     pm.addPass(createResolveKvSharingPass());
-  // Clean up what the rewrites leave behind (dead weight refs).
+  // Local vs global attention: ring buffers, constant RoPE tables.
+  if (options.specializeAttention)
+    pm.addPass(createSpecializeAttentionPass());
+  // Clean up what the rewrites leave behind (dead weight refs), and merge
+  // identical RoPE tables.
   pm.addPass(mlir::createCanonicalizerPass());
-  // Last: offsets are only meaningful once no pass changes the values.
+  pm.addPass(mlir::createCSEPass());
+  // Offsets are only meaningful once no pass changes the values.
   pm.addPass(createPlanMemoryPass());
+  // Last: kernel calls on arena views; CSE merges repeated views.
+  pm.addPass(createLowerToKernelsPass());
+  pm.addPass(mlir::createCSEPass());
 }
 
 llvm::ArrayRef<llvm::StringRef> optionalPassNames() {
-  static const llvm::StringRef names[] = {"resolve-kv-sharing"};
+  static const llvm::StringRef names[] = {"resolve-kv-sharing",
+                                          "specialize-attention"};
   return names;
 }
 
 bool disableOptionalPass(G4cPipelineOptions &options, llvm::StringRef name) {
   if (name == "resolve-kv-sharing") {
     options.resolveKvSharing = false;
+    return true;
+  }
+  if (name == "specialize-attention") {
+    options.specializeAttention = false;
     return true;
   }
   return false;

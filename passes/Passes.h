@@ -8,8 +8,11 @@
 #ifndef G4C_PASSES_PASSES_H
 #define G4C_PASSES_PASSES_H
 
+#include "compiler/Dialect/Kernel/IR/KernelDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
@@ -36,6 +39,7 @@ void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
 /// (the end-to-end tests run with each of them off, too).
 struct G4cPipelineOptions {
   bool resolveKvSharing = true;
+  bool specializeAttention = true;
 };
 
 /// The names `--disable-pass` accepts, in pipeline order.

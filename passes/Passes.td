@@ -30,23 +30,57 @@ def ResolveKvSharingPass : Pass<"g4c-resolve-kv-sharing", "::mlir::ModuleOp"> {
   }];
 }
 
+def SpecializeAttentionPass : Pass<"g4c-specialize-attention",
+                                  "::mlir::ModuleOp"> {
+  let summary = "Split attention into K/V projection, cached attention and "
+                "cache store; ring buffers for sliding layers";
+  let description = [{
+    Rewrites every `gemma.attention` of every function:
+
+    * a KV-owning layer gets a `gemma.kv_projection` (the current tokens'
+      normed, rotated K and normed V);
+    * every layer gets a `gemma.cached_attention` reading its owner's cache
+      for earlier positions and the owner's `kv_projection` for the current
+      tokens (KV-shared layers read their owner's);
+    * a `gemma.kv_store` writes the owner's K/V into its cache after the
+      last attention that reads them.
+
+    Cache sizes become attributes: a sliding layer's cache is a ring of
+    exactly `window` slots (position p in slot p % window; the store after
+    the last reader means a chunk never overwrites a position one of its
+    queries still sees, and reads need no reordering because softmax does
+    not depend on the order of keys), a full layer's a linear cache of
+    `gemma.context_length` slots. The RoPE inverse frequencies
+    `theta^(-2j / head_dim)` of the rotary pairs become `arith.constant`s
+    (identical tables CSE into one), so the kernels never compute them;
+    full layers with proportional RoPE carry only their rotary pairs.
+    K=V layers project once (`k_eq_v` on the projection).
+
+    Without this pass `gemma.attention` is lowered as it stands: linear
+    caches of the context length for every layer, frequencies computed at
+    run time.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Give every activation a static arena offset; size the KV caches";
   let description = [{
     Plans the one arena a compiled model runs in.
 
     KV caches: every layer that owns its KV gets K and V caches of
-    `slots x num_kv_heads x head_dim` elements of `kv-dtype`, where slots is
-    W + T - 1 for sliding layers (a ring buffer: the window, plus room for a
-    prefill chunk of T = `gemma.prefill_chunk` tokens to be written before
-    its queries read; W for decode-only modules) and the context length
-    (`gemma.context_length` of the module) for full layers, at most the
-    context either way; KV-shared layers get none. The caches are placed one
-    after another from offset 0.
+    `slots x num_kv_heads x head_dim` elements of `kv-dtype`: the slots a
+    `gemma.kv_store` names (after `g4c-specialize-attention`: the window for
+    sliding layers, the context for full ones) or, for an unspecialised
+    `gemma.attention`, the context length (`gemma.context_length` of the
+    module). KV-shared layers get none. The caches are placed one after
+    another from offset 0, in layer order.
 
     Activations: in each entry function, every tensor an op produces (weights
     excluded: they stay mapped) lives from its definition to its last use;
-    values are placed first-fit by definition order at 64-byte aligned
+    values (constants, weights and the returned logits, which the caller's
+    buffer receives, excluded) are placed first-fit by
+    definition order at 64-byte aligned
     offsets after the KV caches, reusing the space of dead values. Entry
     points share the activation region (they never run at once), so it is
     as large as the largest one needs.
@@ -73,6 +107,32 @@ def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
+
+def LowerToKernelsPass : Pass<"g4c-lower-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Rewrite planned entry functions into g4k kernel calls on "
+                "arena buffers";
+  let description = [{
+    After `g4c-plan-memory`. Every function becomes a kernel-level function
+    `(weights: memref<?xi8>, arena: memref<?xi8>, tokens: memref<Txi32>,
+    start: index, logits: memref<TxVxf32>)` with the unit attribute
+    `g4k.entry`: each tensor the plan placed is a `memref.view` of the arena
+    at its offset (named by `g4k.name`), the returned logits are written to
+    the `logits` argument, weights are `g4k.weight` buffers, constant tables
+    (RoPE frequencies) `memref.global`s, and each gemma op is one or more
+    g4k kernel calls: attention as q projection, head norms, RoPE, attend
+    over the ring or linear cache (plus the current tokens' K/V), output
+    projection; the MLP as two projections, gated GELU and the down
+    projection; the per-layer inputs as one context projection and one
+    combine that gathers each token's whole PLE row once.
+
+    Temporaries inside a gemma op live in one scratch region after the
+    planned arena, reused by every op; `gemma.memory_plan` gains
+    `scratch_offset` and `scratch_bytes`, and `arena_bytes` includes it.
+  }];
+  let dependentDialects = ["::g4c::kernel::G4kDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
 
 def ExpandSoftcapPass : Pass<"g4c-expand-softcap"> {
   let summary = "Expand gemma.softcap into arith and math ops";

@@ -12,9 +12,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
-#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <map>
 
 namespace g4c {
 #define GEN_PASS_DEF_PLANMEMORYPASS
@@ -59,7 +60,12 @@ int64_t planActivations(func::FuncOp function, int64_t base, Builder &builder) {
     int64_t now = order[&op];
     // Values whose last use is before this op are dead: their space frees.
     llvm::erase_if(live, [&](const Placement &p) { return p.lastUse < now; });
-    if (op.getNumResults() != 1 || isa<gemma::WeightRefOp>(op))
+    // Weights stay mapped; constants become static data; the returned
+    // logits go to the caller's buffer.
+    if (op.getNumResults() != 1 || isa<gemma::WeightRefOp>(op) ||
+        op.hasTrait<OpTrait::ConstantLike>() ||
+        llvm::any_of(op.getResult(0).getUsers(),
+                     [](Operation *user) { return isa<func::ReturnOp>(user); }))
       continue;
     auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
     if (!type || !type.hasStaticShape())
@@ -104,24 +110,39 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       return signalPassFailure();
     }
 
-    // One cache pair per KV-owning layer (attention ops are the same in
-    // every entry point; the first one seen defines the layer). A sliding
-    // ring holds W + T - 1 positions for prefill chunks of T, so that
-    // writing a chunk never overwrites a position one of its queries sees.
-    auto chunk = module->getAttrOfType<IntegerAttr>("gemma.prefill_chunk");
-    const int64_t chunkTokens = chunk ? chunk.getInt() : 1;
-    llvm::MapVector<int64_t, std::pair<int64_t, int64_t>> kvByLayer;
-    module.walk([&](gemma::AttentionOp op) {
-      int64_t layer = int64_t(op.getLayer());
-      if ((!op.ownsKv() && !noKvSharing) || kvByLayer.count(layer))
+    // One cache pair per KV-owning layer (the ops are the same in every
+    // entry point; the first one seen defines the layer): specialised
+    // layers say their slots on gemma.kv_store, unspecialised attention
+    // keeps a linear cache of the context.
+    const int64_t contextSlots = context.getInt();
+    // Ordered by layer: caches are placed in layer order.
+    std::map<int64_t, std::pair<int64_t, int64_t>> kvByLayer;
+    auto addCache = [&](int64_t layer, int64_t slots, int64_t kvHeads,
+                        int64_t headDim) {
+      if (kvByLayer.count(layer))
         return;
-      int64_t slots = context.getInt();
-      if (op.getKind() == gemma::AttentionKind::Sliding && !noRingBuffers)
-        slots =
-            std::min<int64_t>(int64_t(op.getWindow()) + chunkTokens - 1, slots);
-      int64_t bytes = 2 * slots * int64_t(op.getNumKvHeads()) *
-                      int64_t(op.getHeadDim()) * elementBytes;
+      if (noRingBuffers)
+        slots = contextSlots;
+      int64_t bytes = 2 * slots * kvHeads * headDim * elementBytes;
       kvByLayer[layer] = {slots, alignUp(bytes)};
+    };
+    module.walk([&](Operation *op) {
+      if (auto attention = dyn_cast<gemma::AttentionOp>(op)) {
+        if (attention.ownsKv() || noKvSharing)
+          addCache(int64_t(attention.getLayer()), contextSlots,
+                   int64_t(attention.getNumKvHeads()),
+                   int64_t(attention.getHeadDim()));
+      } else if (auto store = dyn_cast<gemma::KvStoreOp>(op)) {
+        ArrayRef<int64_t> kv = store.getKv().getType().getShape();
+        addCache(int64_t(store.getLayer()), int64_t(store.getCacheSlots()),
+                 kv[2], kv[3]);
+      } else if (auto attention = dyn_cast<gemma::CachedAttentionOp>(op)) {
+        // What-if: a KV-shared layer keeping a cache like its owner's.
+        ArrayRef<int64_t> kv = attention.getKv().getType().getShape();
+        if (noKvSharing)
+          addCache(int64_t(attention.getLayer()),
+                   int64_t(attention.getCacheSlots()), kv[2], kv[3]);
+      }
     });
     int64_t kvBytes = 0;
     llvm::SmallVector<NamedAttribute> bytesPerLayer, offsetPerLayer,
@@ -153,6 +174,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
                                   builder.getI64IntegerAttr(activationEnd)),
              builder.getNamedAttr("kv_bytes",
                                   builder.getI64IntegerAttr(kvBytes)),
+             builder.getNamedAttr("kv_dtype", builder.getStringAttr(kvDType)),
              builder.getNamedAttr("kv_bytes_per_layer",
                                   builder.getDictionaryAttr(bytesPerLayer)),
              builder.getNamedAttr("kv_offset_per_layer",

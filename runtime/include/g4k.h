@@ -122,27 +122,33 @@ template <int N> inline void softcap(float *x, float cap) {
     x[i] = cap * std::tanh(x[i] / cap);
 }
 
-/// Attention of one query position over the positions [first, last] of a
-/// KV cache of Slots slots (position p lives in slot p % Slots: a ring for
-/// sliding layers, the identity for a full cache of the whole context).
-/// Cache rows are [KvHeads * HeadDim]; GQA: query head h reads KV head
-/// h / (QHeads / KvHeads); scaling 1.0. |scores| has room for
-/// last - first + 1 floats.
+/// Attention of one query position over the positions [first, last]: a
+/// position p < fresh_start lives in slot p % Slots of the KV cache (a ring
+/// for sliding layers, the identity for a linear cache of the context),
+/// p >= fresh_start in row p - fresh_start of |fresh_keys|/|fresh_values|
+/// (the current tokens, not yet stored). Rows are [KvHeads * HeadDim];
+/// GQA: query head h reads KV head h / (QHeads / KvHeads); scaling 1.0.
+/// |scores| has room for last - first + 1 floats.
 template <int HeadDim, int QHeads, int KvHeads, int Slots>
-inline void attend(const float *__restrict q, const float *__restrict keys,
-                   const float *__restrict values, int64_t first, int64_t last,
-                   float *__restrict scores, float *__restrict out) {
+inline void
+attend(const float *__restrict q, const float *__restrict keys,
+       const float *__restrict values, const float *__restrict fresh_keys,
+       const float *__restrict fresh_values, int64_t fresh_start, int64_t first,
+       int64_t last, float *__restrict scores, float *__restrict out) {
   static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
   constexpr int kGroup = QHeads / KvHeads;
   constexpr int kRow = KvHeads * HeadDim;
   const int64_t count = last - first + 1;
+  auto row = [&](const float *cache, const float *fresh, int64_t p) {
+    return p < fresh_start ? cache + (p % Slots) * kRow
+                           : fresh + (p - fresh_start) * kRow;
+  };
   for (int h = 0; h < QHeads; ++h) {
     const float *qh = q + h * HeadDim;
     const int kv = (h / kGroup) * HeadDim;
     float max_score = -INFINITY;
     for (int64_t n = 0; n < count; ++n) {
-      const float *k = keys + ((first + n) % Slots) * kRow + kv;
-      scores[n] = dot<HeadDim>(qh, k);
+      scores[n] = dot<HeadDim>(qh, row(keys, fresh_keys, first + n) + kv);
       max_score = scores[n] > max_score ? scores[n] : max_score;
     }
     float total = 0;
@@ -152,7 +158,7 @@ inline void attend(const float *__restrict q, const float *__restrict keys,
     for (int i = 0; i < HeadDim; ++i)
       oh[i] = 0;
     for (int64_t n = 0; n < count; ++n) {
-      const float *v = values + ((first + n) % Slots) * kRow + kv;
+      const float *v = row(values, fresh_values, first + n) + kv;
       const float weight = scores[n] / total;
       for (int i = 0; i < HeadDim; ++i)
         oh[i] += weight * v[i];
@@ -161,8 +167,97 @@ inline void attend(const float *__restrict q, const float *__restrict keys,
 }
 
 //===----------------------------------------------------------------------===//
-// Model-level kernels: one call per gemma op, all shapes constant.
+// Kernels the generated code calls: one per g4k op, all shapes constant.
 //===----------------------------------------------------------------------===//
+
+/// The causal (and, with Window > 0, sliding) attention of T queries at
+/// positions start + t. With |fresh_keys|, the current tokens' K/V come from
+/// there and the cache holds the earlier positions (it is written after
+/// every reader: a sliding ring of exactly the window suffices); without,
+/// the cache already holds every position. |scores|: Slots + T floats.
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window>
+inline void attend_tokens(const float *q, const float *k_cache,
+                          const float *v_cache, const float *fresh_keys,
+                          const float *fresh_values, int64_t start,
+                          float *scores, float *out) {
+  constexpr int kQ = QHeads * HeadDim;
+  for (int t = 0; t < T; ++t) {
+    const int64_t position = start + t;
+    const int64_t first =
+        Window > 0 && position >= Window ? position - Window + 1 : 0;
+    attend<HeadDim, QHeads, KvHeads, Slots>(
+        q + t * kQ, k_cache, v_cache, fresh_keys, fresh_values,
+        fresh_keys ? start : position + 1, first, position, scores,
+        out + t * kQ);
+  }
+}
+
+/// Writes K/V rows of positions start + t to slot (start + t) % Slots.
+template <int T, int Row, int Slots>
+inline void kv_store(const float *k, const float *v, int64_t start,
+                     float *k_cache, float *v_cache) {
+  for (int t = 0; t < T; ++t) {
+    const int64_t slot = (start + t) % Slots;
+    std::memcpy(k_cache + slot * Row, k + t * Row, sizeof(float) * Row);
+    std::memcpy(v_cache + slot * Row, v + t * Row, sizeof(float) * Row);
+  }
+}
+
+/// RoPE of T rows of Heads heads, row t at position start + t.
+template <int T, int Heads, int HeadDim, int Pairs>
+inline void rope_rows(float *x, const double *inverse_frequency,
+                      int64_t start) {
+  for (int t = 0; t < T; ++t)
+    for (int h = 0; h < Heads; ++h)
+      rope<HeadDim, Pairs>(x + (t * Heads + h) * HeadDim, inverse_frequency,
+                           start + t);
+}
+
+/// theta^(-2j / head_dim) for j < Pairs (unspecialised attention only).
+template <int Pairs>
+inline void rope_frequencies(double theta, int head_dim, double *out) {
+  for (int j = 0; j < Pairs; ++j)
+    out[j] = std::pow(theta, -double(2 * j) / head_dim);
+}
+
+/// y = x over N values.
+template <int N> inline void copy(const float *x, float *y) {
+  std::memcpy(y, x, sizeof(float) * N);
+}
+
+/// out[t][i] = gelu_tanh(gate[t][i]) * up[t][i]; gate and up rows are
+/// GateStride and UpStride floats apart (halves of a fused product, a
+/// layer's slice of the per-layer inputs). May run in place on |gate|.
+template <int T, int N, int GateStride, int UpStride>
+inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
+  for (int t = 0; t < T; ++t)
+    gelu_gate<N>(gate + t * GateStride, up + t * UpStride, out + t * N);
+}
+
+/// Per-Layer Embeddings, after the context projection: out[t][l] =
+/// (RMSNorm(context[t][l] * context_scale; norm) + table[row][l] *
+/// table_scale) * 2^-1/2, row = tokens[t] (0 beyond the table: multimodal
+/// placeholders read row 0).
+template <int T, int L, int P, int TableRows, typename W>
+inline void ple_combine(const int32_t *tokens, const W *table,
+                        const float *context, const W *norm, float table_scale,
+                        float context_scale, float eps, float *out) {
+  const float combine = 0.70710678118654752f;
+  float slice[P];
+  for (int t = 0; t < T; ++t) {
+    const int32_t row = tokens[t] < TableRows ? tokens[t] : 0;
+    const W *token_row = table + size_t(row) * L * P;
+    for (int l = 0; l < L; ++l) {
+      const float *c = context + (t * L + l) * P;
+      for (int j = 0; j < P; ++j)
+        slice[j] = c[j] * context_scale;
+      rms_norm<1, P>(slice, norm, eps, slice);
+      for (int j = 0; j < P; ++j)
+        out[(t * L + l) * P + j] =
+            (slice[j] + widen(token_row[l * P + j]) * table_scale) * combine;
+    }
+  }
+}
 
 /// out[t] = table[tokens[t]] * scale (the dtype-rounded sqrt(d)).
 template <int T, int D, typename W>
@@ -185,100 +280,6 @@ inline void scale(const float *x, const W *scalar, float *out) {
   const float s = widen(scalar[0]);
   for (int i = 0; i < N; ++i)
     out[i] = x[i] * s;
-}
-
-/// Per-Layer Embeddings: out[t][l][:] = (RMSNorm(h0[t] @ proj^T * d^-1/2,
-/// slice l; norm) + table[token][l*P:(l+1)*P] * table_scale) * 2^-1/2.
-/// Tokens beyond the table read row 0 (multimodal placeholders).
-/// |scratch|: L * P floats.
-template <int T, int D, int L, int P, int TableRows, typename W>
-inline void per_layer_inputs(const int32_t *tokens, const float *h0,
-                             const W *table, const W *projection, const W *norm,
-                             float table_scale, float eps, float *scratch,
-                             float *out) {
-  const float projection_scale = 1.0f / std::sqrt(float(D));
-  const float combine = 0.70710678118654752f;
-  for (int t = 0; t < T; ++t) {
-    linear<1, L * P, D>(h0 + t * D, projection, scratch);
-    const int32_t row = tokens[t] < TableRows ? tokens[t] : 0;
-    for (int l = 0; l < L; ++l) {
-      float *slice = scratch + l * P;
-      for (int j = 0; j < P; ++j)
-        slice[j] *= projection_scale;
-      rms_norm<1, P>(slice, norm, eps, slice);
-      for (int j = 0; j < P; ++j)
-        out[(t * L + l) * P + j] =
-            (slice[j] +
-             widen(table[size_t(row) * L * P + l * P + j]) * table_scale) *
-            combine;
-    }
-  }
-}
-
-/// One layer's attention (§2.4) for T positions start..start+T-1 of the
-/// normed input |a| [T, D] to |out| [T, D]. A KV-owning layer writes its
-/// K/V for the T positions into its cache first (slot = position % Slots;
-/// a sliding cache has W + T - 1 slots so that the chunk never overwrites
-/// a position a query of the same chunk still sees), then every query
-/// attends over its visible positions of the owner's cache.
-/// |scratch|: QHeads*HeadDim * (T + 1) + max(Slots, 1) floats.
-template <int T, int D, int HeadDim, int QHeads, int KvHeads, int Slots,
-          int Window, int Pairs, bool OwnsKv, bool KEqV, typename W>
-inline void
-attention(const float *a, int64_t start, const W *q_proj, const W *o_proj,
-          const W *q_norm, const W *k_proj, const W *v_proj, const W *k_norm,
-          const double *inverse_frequency, float eps, float *k_cache,
-          float *v_cache, float *scratch, float *out) {
-  constexpr int kQ = QHeads * HeadDim, kKv = KvHeads * HeadDim;
-  float *q = scratch;          // [T, kQ]
-  float *o = scratch + T * kQ; // [kQ]
-  float *scores = o + kQ;      // [Slots]
-  linear<T, kQ, D>(a, q_proj, q);
-  for (int t = 0; t < T; ++t)
-    for (int h = 0; h < QHeads; ++h) {
-      float *head = q + t * kQ + h * HeadDim;
-      rms_norm<1, HeadDim>(head, q_norm, eps, head);
-      rope<HeadDim, Pairs>(head, inverse_frequency, start + t);
-    }
-  if constexpr (OwnsKv) {
-    for (int t = 0; t < T; ++t) {
-      const int64_t slot = (start + t) % Slots;
-      float *k = k_cache + slot * kKv;
-      float *v = v_cache + slot * kKv;
-      linear<1, kKv, D>(a + t * D, k_proj, k);
-      if constexpr (KEqV)
-        std::memcpy(v, k, sizeof(float) * kKv);
-      else
-        linear<1, kKv, D>(a + t * D, v_proj, v);
-      for (int h = 0; h < KvHeads; ++h) {
-        rms_norm<1, HeadDim>(k + h * HeadDim, k_norm, eps, k + h * HeadDim);
-        rope<HeadDim, Pairs>(k + h * HeadDim, inverse_frequency, start + t);
-        rms_norm_no_scale<1, HeadDim>(v + h * HeadDim, eps, v + h * HeadDim);
-      }
-    }
-  }
-  for (int t = 0; t < T; ++t) {
-    const int64_t position = start + t;
-    const int64_t first =
-        Window > 0 && position >= Window ? position - Window + 1 : 0;
-    attend<HeadDim, QHeads, KvHeads, Slots>(q + t * kQ, k_cache, v_cache, first,
-                                            position, scores, o);
-    linear<1, D, kQ>(o, o_proj, out + t * D);
-  }
-}
-
-/// Gated GELU MLP: out = (gelu(x W_gate^T) * (x W_up^T)) W_down^T.
-/// |scratch|: 2 * I floats.
-template <int T, int D, int I, typename W>
-inline void mlp(const float *x, const W *gate, const W *up, const W *down,
-                float *scratch, float *out) {
-  float *g = scratch, *u = scratch + I;
-  for (int t = 0; t < T; ++t) {
-    linear<1, I, D>(x + t * D, gate, g);
-    linear<1, I, D>(x + t * D, up, u);
-    gelu_gate<I>(g, u, g);
-    linear<1, D, I>(g, down, out + t * D);
-  }
 }
 
 /// Mixture of experts (§2.6) on the normed |x| with the router reading the
@@ -330,36 +331,6 @@ inline void moe(const float *x, const float *router_input, const W *router,
       for (int i = 0; i < D; ++i)
         y[i] += weight * expert_out[i];
     }
-  }
-}
-
-/// Per-layer input injection: out = x + RMSNorm((gelu(x gate^T) *
-/// ple[t][layer]) projection^T; norm). |scratch|: P + D floats.
-template <int T, int D, int L, int P, typename W>
-inline void per_layer_input(const float *x, const float *ple, int layer,
-                            const W *gate, const W *projection, const W *norm,
-                            float eps, float *scratch, float *out) {
-  float *g = scratch, *injected = scratch + P;
-  for (int t = 0; t < T; ++t) {
-    linear<1, P, D>(x + t * D, gate, g);
-    const float *slice = ple + (t * L + layer) * P;
-    for (int j = 0; j < P; ++j)
-      g[j] = gelu_tanh(g[j]) * slice[j];
-    linear<1, D, P>(g, projection, injected);
-    rms_norm<1, D>(injected, norm, eps, injected);
-    add<D>(x + t * D, injected, out + t * D);
-  }
-}
-
-/// Final norm, tied LM head, soft cap (cap <= 0: none). |scratch|: D floats.
-template <int T, int D, int V, typename W>
-inline void logits(const float *x, const W *norm, const W *embedding, float eps,
-                   float cap, float *scratch, float *out) {
-  for (int t = 0; t < T; ++t) {
-    rms_norm<1, D>(x + t * D, norm, eps, scratch);
-    linear<1, V, D>(scratch, embedding, out + size_t(t) * V);
-    if (cap > 0)
-      softcap<V>(out + size_t(t) * V, cap);
   }
 }
 

@@ -1,25 +1,31 @@
-//===- CppEmitter.cpp - gemma module to C++ source ------------------------===//
+//===- CppEmitter.cpp - kernel-level module to C++ source -----------------===//
 //
-// Part of g4c. This file implements the C++ backend's emitter. Each entry
-// function becomes a straight-line C++ function: one g4k kernel call per
-// gemma op with every shape a template argument, every buffer a named
-// pointer at its planned arena offset, every weight a pointer at its .g4w
-// offset, a comment per layer. The C API wraps the two entry points:
-// validation, chunking of longer prompts, the session position.
+// Part of g4c. This file implements the C++ backend's emitter. Each
+// kernel-level entry function becomes a straight-line C++ function: one
+// g4k.h template call per g4k op with every shape a template argument, every
+// arena view a named pointer at its offset, every weight a pointer at its
+// .g4w offset, constant tables as arrays, a comment per layer. The C API
+// wraps the two entry points: validation, chunking of longer prompts, the
+// session position.
 //
 //===----------------------------------------------------------------------===//
 
 #include "targets/cpp/CppEmitter.h"
-#include "compiler/Dialect/Gemma/IR/GemmaOps.h"
+
+#include "compiler/Dialect/Kernel/IR/KernelDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <map>
 
 namespace g4c {
 
@@ -36,11 +42,11 @@ std::string floatLiteral(double value) {
 }
 
 int64_t numElements(Value value) {
-  return cast<RankedTensorType>(value.getType()).getNumElements();
+  return cast<ShapedType>(value.getType()).getNumElements();
 }
 
 ArrayRef<int64_t> shapeOf(Value value) {
-  return cast<RankedTensorType>(value.getType()).getShape();
+  return cast<ShapedType>(value.getType()).getShape();
 }
 
 std::string shapeComment(Value value) {
@@ -52,21 +58,22 @@ std::string shapeComment(Value value) {
   return text;
 }
 
-/// The planned cache of one KV-owning layer.
-struct CacheLayout {
-  int64_t offset = 0, slots = 0;
-};
+/// Elements between the rows of a [rows, N] buffer (N unless strided).
+int64_t rowStride(Value value) {
+  auto type = cast<MemRefType>(value.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset = 0;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.size() < 2)
+    return type.getShape().back();
+  return strides[strides.size() - 2];
+}
 
 /// Facts shared by both entry points.
 struct ModuleLayout {
   llvm::StringMap<const PackedTensor *> weights;
-  llvm::DenseMap<int64_t, CacheLayout> caches;
-  int64_t plannedBytes = 0;
-  int64_t scratchOffset = 0; ///< bytes; scratch follows the plan
-  int64_t scratchFloats = 0; ///< the most any kernel call needs
 };
 
-/// Emits one entry function.
+/// Emits one kernel-level entry function.
 class FunctionEmitter {
 public:
   FunctionEmitter(func::FuncOp function, ModuleLayout &layout,
@@ -77,51 +84,115 @@ public:
 
 private:
   LogicalResult emitOp(Operation &op);
-  /// Declares the pointer of |op|'s result at its planned offset.
-  LogicalResult declareResult(Operation &op);
-  const std::string &name(Value value) { return names[value]; }
-  std::string weightType(Value weight);
-  void useScratch(int64_t floats) {
-    layout.scratchFloats = std::max(layout.scratchFloats, floats);
+  LogicalResult emitView(memref::ViewOp view);
+  /// The C++ name of |value|, printing its declaration at the first use.
+  const std::string &name(Value value) {
+    auto declaration = pending.find(value);
+    if (declaration != pending.end()) {
+      os << declaration->second;
+      // Every view of the same pointer is declared by now.
+      for (auto &[other, text] : pending)
+        if (text == declaration->second)
+          text.clear();
+      pending.erase(declaration);
+    }
+    return names[value];
   }
+  /// |value| or nullptr typed as a float buffer.
+  std::string optional(Value value) {
+    return value ? name(value) : "static_cast<const float *>(nullptr)";
+  }
+  void call(llvm::StringRef kernel, ArrayRef<int64_t> templateArgs,
+            ArrayRef<std::string> args);
 
   func::FuncOp function;
   ModuleLayout &layout;
   llvm::raw_ostream &os;
   llvm::DenseMap<Value, std::string> names;
-  llvm::DenseMap<Value, std::string> weightTypes;
+  /// Arena pointers declared so far, by (buffer name, byte offset, C type).
+  std::map<std::tuple<std::string, int64_t, std::string>, std::string> declared;
+  /// Declarations not printed yet: each is printed before its first use,
+  /// so that it lands under the comment of the layer that uses it.
+  llvm::DenseMap<Value, std::string> pending;
+  llvm::StringSet<> usedNames;
   int counter = 0;
   std::string currentLayer;
 };
 
-std::string FunctionEmitter::weightType(Value weight) {
-  return weightTypes.lookup(weight);
+void FunctionEmitter::call(llvm::StringRef kernel,
+                           ArrayRef<int64_t> templateArgs,
+                           ArrayRef<std::string> args) {
+  os << "  g4k::" << kernel << "<";
+  llvm::interleaveComma(templateArgs, os);
+  os << ">(";
+  llvm::interleaveComma(args, os);
+  os << ");\n";
 }
 
-LogicalResult FunctionEmitter::declareResult(Operation &op) {
-  auto offset = op.getAttrOfType<IntegerAttr>("gemma.arena_offset");
+std::string cType(Type type) {
+  if (type.isF32())
+    return "float";
+  if (type.isF64())
+    return "double";
+  if (type.isInteger(32))
+    return "int32_t";
+  return "g4k::bf16";
+}
+
+LogicalResult FunctionEmitter::emitView(memref::ViewOp view) {
+  auto offset = getConstantIntValue(view.getByteShift());
   if (!offset)
-    return op.emitError("has no gemma.arena_offset; run g4c-plan-memory "
-                        "before emitting C++");
-  // Named after what computes it: "attention_12", "rms_norm_13", "addf_14".
-  llvm::StringRef stem = op.getName().stripDialect();
-  std::string value = llvm::formatv("{0}_{1}", stem, counter++).str();
-  names[op.getResult(0)] = value;
-  os << llvm::formatv("  float *{0} = reinterpret_cast<float *>(arena + {1}); "
-                      "// {2}\n",
-                      value, offset.getInt(), shapeComment(op.getResult(0)));
+    return view.emitError("expected a constant arena offset");
+  std::string type = cType(view.getType().getElementType());
+  // One pointer per named buffer: reshaped views of it share the pointer;
+  // another buffer reusing the same memory later gets its own name.
+  auto nameAttr = view->getAttrOfType<StringAttr>("g4k.name");
+  std::string value = nameAttr ? nameAttr.getValue().str() : "buffer";
+  auto key = std::make_tuple(value, *offset, type);
+  auto found = declared.find(key);
+  if (found != declared.end()) {
+    names[view.getResult()] = found->second;
+    return success();
+  }
+  if (!usedNames.insert(value).second)
+    value = llvm::formatv("{0}_{1}", value, counter++).str();
+  declared[key] = value;
+  names[view.getResult()] = value;
+  pending[view.getResult()] =
+      llvm::formatv("  {0} *{1} = reinterpret_cast<{0} *>(arena + {2}); "
+                    "// {3}\n",
+                    type, value, *offset, shapeComment(view.getResult()));
   return success();
 }
 
 LogicalResult FunctionEmitter::emitOp(Operation &op) {
-  if (auto loc = dyn_cast<NameLoc>(op.getLoc())) {
-    std::string layer = loc.getName().str();
-    if (layer != currentLayer) {
-      os << "\n  // ---- " << layer << " ----\n";
-      currentLayer = layer;
+  if (isa<kernel::G4kDialect>(op.getDialect()) && !isa<kernel::WeightOp>(op))
+    if (auto loc = dyn_cast<NameLoc>(op.getLoc())) {
+      std::string layer = loc.getName().str();
+      if (layer != currentLayer) {
+        os << "\n  // ---- " << layer << " ----\n";
+        currentLayer = layer;
+      }
     }
+  if (isa<arith::ConstantOp, func::ReturnOp>(op))
+    return success(); // offsets are read from the views
+  if (auto view = dyn_cast<memref::ViewOp>(op))
+    return emitView(view);
+  if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
+    names[global.getResult()] = global.getName().str();
+    return success();
   }
-  if (auto ref = dyn_cast<gemma::WeightRefOp>(op)) {
+  if (auto subview = dyn_cast<memref::SubViewOp>(op)) {
+    SmallVector<int64_t> strides;
+    int64_t offset = 0;
+    if (failed(subview.getType().getStridesAndOffset(strides, offset)) ||
+        ShapedType::isDynamic(offset))
+      return op.emitError("expected a static strided view");
+    names[subview.getResult()] =
+        llvm::formatv("({0} + {1})", name(subview.getSource()), offset).str();
+    return success();
+  }
+  if (auto ref = dyn_cast<kernel::WeightOp>(op)) {
     const PackedTensor *tensor = layout.weights.lookup(ref.getName());
     if (!tensor)
       return op.emitError("weight '") << ref.getName() << "' was not packed";
@@ -129,180 +200,137 @@ LogicalResult FunctionEmitter::emitOp(Operation &op) {
         tensor->format == weightfile::Format::F32 ? "float" : "g4k::bf16";
     std::string value = llvm::formatv("w{0}", counter++).str();
     names[ref.getResult()] = value;
-    weightTypes[ref.getResult()] = type;
-    os << llvm::formatv("  const {0} *{1} = reinterpret_cast<const {0} *>("
-                        "weights + {2}); // {3} {4}\n",
-                        type, value, tensor->offset, ref.getName(),
-                        shapeComment(ref.getResult()));
+    pending[ref.getResult()] = llvm::formatv(
+        "  const {0} *{1} = reinterpret_cast<const {0} *>(weights + {2}); "
+        "// {3} {4}\n",
+        type, value, tensor->offset, ref.getName(),
+        shapeComment(ref.getResult()));
     return success();
   }
-  if (isa<func::ReturnOp>(op)) {
-    Value result = op.getOperand(0);
-    os << llvm::formatv("  std::memcpy(logits, {0}, sizeof(float) * {1});\n",
-                        name(result), numElements(result));
+  auto eps = [](FloatAttr attr) {
+    return floatLiteral(attr.getValueAsDouble());
+  };
+  if (auto embed = dyn_cast<kernel::EmbedOp>(op)) {
+    ArrayRef<int64_t> shape = shapeOf(embed.getOut());
+    call("embed", {shape[0], shape[1]},
+         {"tokens", name(embed.getTable()), eps(embed.getScaleAttr()),
+          name(embed.getOut())});
     return success();
   }
-  if (failed(declareResult(op)))
-    return failure();
-  const std::string &out = name(op.getResult(0));
-
-  if (auto embed = dyn_cast<gemma::EmbedOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(embed.getResult());
-    os << llvm::formatv("  g4k::embed<{0}, {1}>(tokens, {2}, {3}, {4});\n",
-                        shape[0], shape[1], name(embed.getTable()),
-                        floatLiteral(embed.getScale().convertToDouble()), out);
+  if (auto linear = dyn_cast<kernel::LinearOp>(op)) {
+    ArrayRef<int64_t> w = shapeOf(linear.getW());
+    call("linear", {numElements(linear.getX()) / w[1], w[0], w[1]},
+         {name(linear.getX()), name(linear.getW()), name(linear.getY())});
     return success();
   }
-  if (auto ple = dyn_cast<gemma::PerLayerInputsOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(ple.getResult());
-    const int64_t T = shape[0], L = shape[1], P = shape[2];
-    useScratch(L * P);
-    os << llvm::formatv(
-        "  g4k::per_layer_inputs<{0}, {1}, {2}, {3}, {4}>(tokens, {5}, {6}, "
-        "{7}, {8}, {9}, {10}, scratch, {11});\n",
-        T, shapeOf(ple.getEmbeddings())[1], L, P, shapeOf(ple.getTable())[0],
-        name(ple.getEmbeddings()), name(ple.getTable()),
-        name(ple.getProjection()), name(ple.getNorm()),
-        floatLiteral(ple.getTableScale().convertToDouble()),
-        floatLiteral(ple.getEpsilon().convertToDouble()), out);
-    return success();
-  }
-  if (auto norm = dyn_cast<gemma::RMSNormOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(norm.getInput());
-    const int64_t width = shape.back();
-    const int64_t rows = numElements(norm.getInput()) / width;
-    std::string eps = floatLiteral(norm.getEpsilon().convertToDouble());
+  if (auto norm = dyn_cast<kernel::RMSNormOp>(op)) {
+    const int64_t width = shapeOf(norm.getX()).back();
+    const int64_t rows = numElements(norm.getX()) / width;
     if (norm.getWeight())
-      os << llvm::formatv("  g4k::rms_norm<{0}, {1}>({2}, {3}, {4}, {5});\n",
-                          rows, width, name(norm.getInput()),
-                          name(norm.getWeight()), eps, out);
+      call("rms_norm", {rows, width},
+           {name(norm.getX()), name(norm.getWeight()),
+            eps(norm.getEpsilonAttr()), name(norm.getY())});
     else
-      os << llvm::formatv(
-          "  g4k::rms_norm_no_scale<{0}, {1}>({2}, {3}, {4});\n", rows, width,
-          name(norm.getInput()), eps, out);
+      call("rms_norm_no_scale", {rows, width},
+           {name(norm.getX()), eps(norm.getEpsilonAttr()), name(norm.getY())});
     return success();
   }
-  if (auto attention = dyn_cast<gemma::AttentionOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(attention.getInput());
-    const int64_t T = shape[0], D = shape[1];
-    const int64_t owner = int64_t(attention.getKvOwner());
-    auto cache = layout.caches.find(owner);
-    if (cache == layout.caches.end())
-      return op.emitError("no planned KV cache for layer ") << owner;
-    const int64_t hd = int64_t(attention.getHeadDim());
-    const int64_t qHeads = int64_t(attention.getNumHeads());
-    const int64_t kvHeads = int64_t(attention.getNumKvHeads());
-    const int64_t slots = cache->second.slots;
-    useScratch(qHeads * hd * (T + 1) + slots);
-    std::string w = weightType(attention.getQProj());
-    auto optional = [&](Value value) {
-      return value
-                 ? name(value)
-                 : llvm::formatv("static_cast<const {0} *>(nullptr)", w).str();
-    };
-    os << llvm::formatv(
-        "  g4k::attention<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}>(\n"
-        "      {10}, start, {11}, {12}, {13}, {14}, {15}, {16}, "
-        "kRopeLayer{17},\n"
-        "      {18}, kv_cache(arena, {19}), kv_cache(arena, {19}) + {20}, "
-        "scratch, {21});\n",
-        T, D, hd, qHeads, kvHeads, slots,
-        attention.getKind() == gemma::AttentionKind::Sliding
-            ? int64_t(attention.getWindow())
-            : int64_t(0),
-        int64_t(attention.getRotaryDims()) / 2,
-        attention.ownsKv() ? "true" : "false",
-        attention.getKEqV() ? "true" : "false", name(attention.getInput()),
-        name(attention.getQProj()), name(attention.getOProj()),
-        name(attention.getQNorm()), optional(attention.getKProj()),
-        optional(attention.getVProj()), optional(attention.getKNorm()),
-        int64_t(attention.getLayer()),
-        floatLiteral(attention.getEpsilon().convertToDouble()),
-        cache->second.offset, slots * kvHeads * hd, out);
+  if (auto frequencies = dyn_cast<kernel::RopeFrequenciesOp>(op)) {
+    call("rope_frequencies", {shapeOf(frequencies.getOut())[0]},
+         {llvm::formatv(
+              "{0}",
+              llvm::format("%.17g", frequencies.getTheta().convertToDouble()))
+              .str(),
+          std::to_string(int64_t(frequencies.getHeadDim())),
+          name(frequencies.getOut())});
     return success();
   }
-  if (auto add = dyn_cast<arith::AddFOp>(op)) {
-    os << llvm::formatv("  g4k::add<{0}>({1}, {2}, {3});\n",
-                        numElements(add.getResult()), name(add.getLhs()),
-                        name(add.getRhs()), out);
+  if (auto rope = dyn_cast<kernel::RopeOp>(op)) {
+    ArrayRef<int64_t> x = shapeOf(rope.getX());
+    call("rope_rows", {x[0], x[1], x[2], shapeOf(rope.getFrequencies())[0]},
+         {name(rope.getX()), name(rope.getFrequencies()), "start"});
     return success();
   }
-  if (auto mlp = dyn_cast<gemma::MLPOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(mlp.getInput());
-    const int64_t width = shapeOf(mlp.getGate())[0];
-    useScratch(2 * width);
-    os << llvm::formatv("  g4k::mlp<{0}, {1}, {2}>({3}, {4}, {5}, {6}, "
-                        "scratch, {7});\n",
-                        shape[0], shape[1], width, name(mlp.getInput()),
-                        name(mlp.getGate()), name(mlp.getUp()),
-                        name(mlp.getDown()), out);
+  if (auto attend = dyn_cast<kernel::AttendOp>(op)) {
+    ArrayRef<int64_t> q = shapeOf(attend.getQ());
+    ArrayRef<int64_t> cache = shapeOf(attend.getKCache());
+    call("attend_tokens",
+         {q[0], q[2], q[1], cache[1], cache[0], int64_t(attend.getWindow())},
+         {name(attend.getQ()), name(attend.getKCache()),
+          name(attend.getVCache()), optional(attend.getFreshK()),
+          optional(attend.getFreshV()), "start", name(attend.getScores()),
+          name(attend.getOut())});
     return success();
   }
-  if (auto moe = dyn_cast<gemma::MoEOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(moe.getInput());
-    const int64_t D = shape[1], E = shapeOf(moe.getRouter())[0];
-    const int64_t I = shapeOf(moe.getDown())[2];
-    useScratch(2 * D + 2 * E + 3 * I);
-    os << llvm::formatv(
-        "  g4k::moe<{0}, {1}, {2}, {3}, {4}>({5}, {6}, {7}, {8}, {9}, {10}, "
-        "{11}, {12}, scratch, {13});\n",
-        shape[0], D, E, int64_t(moe.getTopK()), I, name(moe.getInput()),
-        name(moe.getRouterInput()), name(moe.getRouter()),
-        name(moe.getRouterScale()), name(moe.getPerExpertScale()),
-        name(moe.getGateUp()), name(moe.getDown()),
-        floatLiteral(moe.getEpsilon().convertToDouble()), out);
+  if (auto store = dyn_cast<kernel::KvStoreOp>(op)) {
+    ArrayRef<int64_t> k = shapeOf(store.getK());
+    call("kv_store", {k[0], k[1] * k[2], shapeOf(store.getKCache())[0]},
+         {name(store.getK()), name(store.getV()), "start",
+          name(store.getKCache()), name(store.getVCache())});
     return success();
   }
-  if (auto inject = dyn_cast<gemma::PerLayerInputOp>(op)) {
-    ArrayRef<int64_t> ple = shapeOf(inject.getPerLayerInputs());
-    const int64_t D = shapeOf(inject.getInput())[1];
-    useScratch(ple[2] + D);
-    os << llvm::formatv(
-        "  g4k::per_layer_input<{0}, {1}, {2}, {3}>({4}, {5}, {6}, {7}, {8}, "
-        "{9}, {10}, scratch, {11});\n",
-        ple[0], D, ple[1], ple[2], name(inject.getInput()),
-        name(inject.getPerLayerInputs()), int64_t(inject.getLayer()),
-        name(inject.getGate()), name(inject.getProjection()),
-        name(inject.getNorm()),
-        floatLiteral(inject.getEpsilon().convertToDouble()), out);
+  if (auto copy = dyn_cast<kernel::CopyOp>(op)) {
+    call("copy", {numElements(copy.getX())},
+         {name(copy.getX()), name(copy.getY())});
     return success();
   }
-  if (auto scale = dyn_cast<gemma::LayerScaleOp>(op)) {
-    os << llvm::formatv("  g4k::scale<{0}>({1}, {2}, {3});\n",
-                        numElements(scale.getInput()), name(scale.getInput()),
-                        name(scale.getScalar()), out);
+  if (auto gate = dyn_cast<kernel::GeluGateOp>(op)) {
+    ArrayRef<int64_t> out = shapeOf(gate.getOut());
+    call("gelu_gate_rows",
+         {out[0], out[1], rowStride(gate.getGate()), rowStride(gate.getUp())},
+         {name(gate.getGate()), name(gate.getUp()), name(gate.getOut())});
     return success();
   }
-  if (auto logits = dyn_cast<gemma::LogitsOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(logits.getResult());
-    const int64_t D = shapeOf(logits.getInput())[1];
-    useScratch(D);
-    double cap =
-        logits.getSoftcap() ? logits.getSoftcap()->convertToDouble() : 0.0;
-    os << llvm::formatv("  g4k::logits<{0}, {1}, {2}>({3}, {4}, {5}, {6}, {7}, "
-                        "scratch, {8});\n",
-                        shape[0], D, shape[1], name(logits.getInput()),
-                        name(logits.getNorm()), name(logits.getEmbedding()),
-                        floatLiteral(logits.getEpsilon().convertToDouble()),
-                        floatLiteral(cap), out);
+  if (auto add = dyn_cast<kernel::AddOp>(op)) {
+    call("add", {numElements(add.getOut())},
+         {name(add.getA()), name(add.getB()), name(add.getOut())});
     return success();
   }
-  return op.emitError("the C++ backend cannot emit this op yet");
+  if (auto scale = dyn_cast<kernel::ScaleOp>(op)) {
+    call("scale", {numElements(scale.getOut())},
+         {name(scale.getX()), name(scale.getScalar()), name(scale.getOut())});
+    return success();
+  }
+  if (auto softcap = dyn_cast<kernel::SoftcapOp>(op)) {
+    call("softcap", {numElements(softcap.getX())},
+         {name(softcap.getX()), eps(softcap.getCapAttr())});
+    return success();
+  }
+  if (auto ple = dyn_cast<kernel::PleCombineOp>(op)) {
+    ArrayRef<int64_t> out = shapeOf(ple.getOut());
+    call("ple_combine", {out[0], out[1], out[2], shapeOf(ple.getTable())[0]},
+         {"tokens", name(ple.getTable()), name(ple.getContext()),
+          name(ple.getNorm()), eps(ple.getTableScaleAttr()),
+          eps(ple.getContextScaleAttr()), eps(ple.getEpsilonAttr()),
+          name(ple.getOut())});
+    return success();
+  }
+  if (auto moe = dyn_cast<kernel::MoEOp>(op)) {
+    ArrayRef<int64_t> x = shapeOf(moe.getX());
+    call("moe",
+         {x[0], x[1], shapeOf(moe.getRouter())[0], int64_t(moe.getTopK()),
+          shapeOf(moe.getDown())[2]},
+         {name(moe.getX()), name(moe.getRouterInput()), name(moe.getRouter()),
+          name(moe.getRouterScale()), name(moe.getPerExpertScale()),
+          name(moe.getGateUp()), name(moe.getDown()), eps(moe.getEpsilonAttr()),
+          name(moe.getScratch()), name(moe.getOut())});
+    return success();
+  }
+  return op.emitError("the C++ backend cannot emit this op");
 }
 
 LogicalResult FunctionEmitter::emit(llvm::StringRef cName) {
   Block &body = function.getBody().front();
-  names[body.getArgument(0)] = "tokens";
-  names[body.getArgument(1)] = "start";
+  names[body.getArgument(2)] = "tokens";
+  names[body.getArgument(3)] = "start";
+  names[body.getArgument(4)] = "logits";
   os << llvm::formatv("/// The `{0}` entry point: {1} token(s) at positions "
                       "start.. .\n",
-                      function.getName(), shapeOf(body.getArgument(0))[0]);
+                      function.getName(), shapeOf(body.getArgument(2))[0]);
   os << llvm::formatv("void {0}(const uint8_t *weights, uint8_t *arena,\n"
                       "    const int32_t *tokens, int64_t start, float "
                       "*logits) {{\n",
                       cName);
-  os << "  float *scratch = reinterpret_cast<float *>(arena + "
-        "kScratchOffset);\n";
   for (Operation &op : body)
     if (failed(emitOp(op)))
       return failure();
@@ -466,24 +494,16 @@ FailureOr<CppEmitResult> emitCpp(ModuleOp module, const PackedWeights &weights,
   auto chunk = module->getAttrOfType<IntegerAttr>("gemma.prefill_chunk");
   auto prefill = module.lookupSymbol<func::FuncOp>("prefill");
   auto decode = module.lookupSymbol<func::FuncOp>("decode");
-  if (!plan || !context || !chunk || !prefill || !decode)
-    return module.emitError("expected a planned module with prefill and "
+  if (!plan || !context || !chunk || !prefill || !decode ||
+      !prefill->hasAttr("g4k.entry") || !decode->hasAttr("g4k.entry") ||
+      !plan.getAs<IntegerAttr>("scratch_bytes"))
+    return module.emitError("expected a kernel-level module with prefill and "
                             "decode (run g4c-pipeline first)");
   ModuleLayout layout;
   for (const PackedTensor &tensor : weights.tensors)
     layout.weights[tensor.name] = &tensor;
-  auto offsets = plan.getAs<DictionaryAttr>("kv_offset_per_layer");
-  auto slots = plan.getAs<DictionaryAttr>("kv_slots_per_layer");
-  for (NamedAttribute entry : offsets) {
-    int64_t layer = 0;
-    entry.getName().strref().drop_front(5).getAsInteger(10, layer);
-    layout.caches[layer] = {cast<IntegerAttr>(entry.getValue()).getInt(),
-                            slots.getAs<IntegerAttr>(entry.getName()).getInt()};
-  }
-  layout.plannedBytes = plan.getAs<IntegerAttr>("arena_bytes").getInt();
-  layout.scratchOffset = (layout.plannedBytes + 63) / 64 * 64;
+  const int64_t plannedBytes = plan.getAs<IntegerAttr>("arena_bytes").getInt();
 
-  // Functions first (they size the scratch), then the file around them.
   std::string functions;
   llvm::raw_string_ostream functionStream(functions);
   if (failed(FunctionEmitter(prefill, layout, functionStream)
@@ -493,13 +513,13 @@ FailureOr<CppEmitResult> emitCpp(ModuleOp module, const PackedWeights &weights,
     return failure();
 
   const std::string NAME = llvm::StringRef(options.name).upper();
-  const int64_t vocab =
-      cast<RankedTensorType>(decode.getResultTypes()[0]).getShape()[1];
+  const int64_t vocab = shapeOf(decode.getArgument(4))[1];
   const int64_t T = chunk.getInt();
   CppEmitResult result;
-  result.scratchBytes = uint64_t(layout.scratchFloats) * 4;
-  const int64_t logitsOffset =
-      (layout.scratchOffset + int64_t(result.scratchBytes) + 63) / 64 * 64;
+  result.scratchBytes =
+      uint64_t(plan.getAs<IntegerAttr>("scratch_bytes").getInt());
+  // The logits of a prefill chunk follow the plan.
+  const int64_t logitsOffset = (plannedBytes + 63) / 64 * 64;
   result.arenaBytes = uint64_t(logitsOffset + T * vocab * 4);
 
   header << llvm::formatv(
@@ -565,29 +585,29 @@ g4_status {0}_close({0}_session *session);
 
   source << llvm::formatv("// {0}.cc - generated by g4c. Do not edit.\n"
                           "// Arena: KV caches and activations {1} bytes "
-                          "(planned), kernel scratch {2} bytes.\n\n",
-                          options.name, layout.plannedBytes,
-                          result.scratchBytes);
+                          "(planned), of which kernel scratch {2} bytes.\n\n",
+                          options.name, plannedBytes, result.scratchBytes);
   source << llvm::formatv("#include \"{0}.h\"\n\n#include \"g4k.h\"\n\n"
                           "#include <cstring>\n\nnamespace {{\n\n",
                           options.name);
-  source << llvm::formatv("constexpr int64_t kScratchOffset = {0};\n"
-                          "constexpr int64_t kLogitsOffset = {1};\n\n",
-                          layout.scratchOffset, logitsOffset);
-  source << "/// The K cache of a layer; its V cache follows it.\n"
-            "inline float *kv_cache(uint8_t *arena, int64_t offset) {\n"
-            "  return reinterpret_cast<float *>(arena + offset);\n}\n\n";
-  // RoPE inverse frequencies per layer: theta^(-2j / head_dim).
-  for (gemma::AttentionOp attention : prefill.getOps<gemma::AttentionOp>()) {
-    const int64_t pairs =
-        std::max<int64_t>(1, int64_t(attention.getRotaryDims()) / 2);
-    const double hd = double(attention.getHeadDim());
-    const double theta = attention.getRopeTheta().convertToDouble();
-    source << llvm::formatv("const double kRopeLayer{0}[{1}] = {{",
-                            int64_t(attention.getLayer()), pairs);
-    for (int64_t j = 0; j < pairs; ++j)
-      source << (j ? ", " : "")
-             << llvm::format("%.17g", std::pow(theta, -double(2 * j) / hd));
+  source << llvm::formatv("constexpr int64_t kLogitsOffset = {0};\n\n",
+                          logitsOffset);
+  // Constant tables (RoPE inverse frequencies).
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    auto values =
+        dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
+    if (!values || !values.getElementType().isF64())
+      return global.emitError("the C++ backend emits f64 tables only");
+    if (values.getNumElements() == 0) {
+      source << "const double *const " << global.getSymName()
+             << " = nullptr;\n";
+      continue;
+    }
+    source << llvm::formatv("const double {0}[{1}] = {{", global.getSymName(),
+                            values.getNumElements());
+    llvm::interleaveComma(values.getValues<double>(), source, [&](double v) {
+      source << llvm::format("%.17g", v);
+    });
     source << "};\n";
   }
   source << "\n" << functions;

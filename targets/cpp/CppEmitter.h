@@ -1,9 +1,10 @@
 //===- CppEmitter.h - gemma module to C++ source ----------------*- C++ -*-===//
 //
-// Part of g4c. Emits NAME.h / NAME.cc for a planned gemma-dialect module
-// (after g4c-pipeline): one straight-line C++ function per entry point that
-// calls the g4k.h kernels at constant shapes on planned arena offsets, and
-// the C API that a runner or an application calls.
+// Part of g4c. Emits NAME.h / NAME.cc for a kernel-level module (after
+// g4c-pipeline, whose last pass is g4c-lower-to-kernels): one straight-line
+// C++ function per entry point in which every g4k op is one call of a g4k.h
+// template at its constant shape and every memref.view a named pointer at
+// its arena offset, and the C API that a runner or an application calls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,9 +33,10 @@ struct CppEmitResult {
   uint64_t scratchBytes = 0; ///< of which kernel scratch
 };
 
-/// Emits the header and the source of |module|, which must have been
-/// planned (gemma.memory_plan, gemma.arena_offset) and whose weights are
-/// the ones in |weights|. Fails with a diagnostic on an op it cannot emit.
+/// Emits the header and the source of |module|, which must be at the kernel
+/// level (g4k.entry functions prefill and decode, gemma.memory_plan with
+/// its scratch region) and whose weights are the ones in |weights|. Fails
+/// with a diagnostic on an op it cannot emit.
 mlir::FailureOr<CppEmitResult> emitCpp(mlir::ModuleOp module,
                                        const PackedWeights &weights,
                                        const CppEmitOptions &options,

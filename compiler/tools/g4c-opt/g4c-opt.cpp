@@ -6,17 +6,20 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Dialect/Gemma/IR/GemmaDialect.h"
+#include "compiler/Dialect/Kernel/IR/KernelDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<g4c::gemma::GemmaDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::math::MathDialect,
+  registry.insert<g4c::gemma::GemmaDialect, g4c::kernel::G4kDialect,
+                  mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                  mlir::math::MathDialect, mlir::memref::MemRefDialect,
                   mlir::tensor::TensorDialect>();
   mlir::registerTransformsPasses();
   g4c::registerG4cPassesAndPipeline();

@@ -174,10 +174,11 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   };
   llvm::outs() << llvm::formatv(
       "memory plan: arena {0} bytes = KV caches {1} ({2} layers) + "
-      "activations {3} + kernel scratch and logits {4}; weights {5} bytes\n",
+      "activations {3} + kernel scratch {4} + logits {5}; weights {6} "
+      "bytes\n",
       emitted->arenaBytes, bytes("kv_bytes"),
       plan.getAs<mlir::DictionaryAttr>("kv_bytes_per_layer").size(),
-      bytes("activation_bytes"),
+      bytes("activation_bytes"), bytes("scratch_bytes"),
       int64_t(emitted->arenaBytes) - bytes("arena_bytes"), packed->fileSize);
   return llvm::Error::success();
 }

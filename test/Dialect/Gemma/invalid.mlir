@@ -259,3 +259,83 @@ func.func @negative_attention_negative_owner(%x: tensor<3x8xf32>, %s: index, %q:
   %a = gemma.attention %x at %s q(%q : tensor<8x8xbf16>) o(%o : tensor<8x8xbf16>) q_norm(%hn : tensor<4xbf16>) {layer = 0 : i64, kind = #gemma.attention_kind<full>, head_dim = 4 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 0 : i64, rope_theta = 1.0e6 : f64, rotary_dims = 2 : i64, kv_owner = -1 : i64, k_eq_v = false} : tensor<3x8xf32>
   return
 }
+
+// -----
+
+func.func @negative_kv_projection_shape(%a: tensor<5x64xf32>, %s: index, %f: tensor<8xf64>, %k: tensor<16x64xbf16>, %n: tensor<16xbf16>) {
+  // expected-error @+1 {{expected kv of shape [2, T, kv heads, head_dim], got 'tensor<5x1x16xf32>'}}
+  %kv = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) v(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, k_eq_v = false} : tensor<5x64xf32> -> tensor<5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_kv_projection_tokens(%a: tensor<5x64xf32>, %s: index, %f: tensor<8xf64>, %k: tensor<16x64xbf16>, %n: tensor<16xbf16>) {
+  // expected-error @+1 {{expected kv for 5 tokens, got 4}}
+  %kv = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) v(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, k_eq_v = false} : tensor<5x64xf32> -> tensor<2x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_kv_projection_k_eq_v_with_v(%a: tensor<5x64xf32>, %s: index, %f: tensor<8xf64>, %k: tensor<16x64xbf16>, %n: tensor<16xbf16>) {
+  // expected-error @+1 {{expected no v_proj on a k_eq_v layer}}
+  %kv = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) v(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, k_eq_v = true} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_kv_projection_missing_v(%a: tensor<5x64xf32>, %s: index, %f: tensor<8xf64>, %k: tensor<16x64xbf16>, %n: tensor<16xbf16>) {
+  // expected-error @+1 {{expected v_proj (the layer is not k_eq_v)}}
+  %kv = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, k_eq_v = false} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_kv_projection_too_many_frequencies(%a: tensor<5x64xf32>, %s: index, %f: tensor<9xf64>, %k: tensor<16x64xbf16>, %n: tensor<16xbf16>) {
+  // expected-error @+1 {{expected at most 8 rotary frequencies, got 9}}
+  %kv = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) v(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<9xf64>) {layer = 0 : i64, k_eq_v = false} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_cached_attention_heads(%a: tensor<5x64xf32>, %kv: tensor<2x5x2x16xf32>, %s: index, %f: tensor<8xf64>, %n: tensor<16xbf16>, %q: tensor<48x64xbf16>, %o: tensor<64x48xbf16>) {
+  // expected-error @+1 {{expected num_heads to be a positive multiple of the 2 kv heads, got 3}}
+  %y = gemma.cached_attention %a, %kv at %s q(%q : tensor<48x64xbf16>) o(%o : tensor<64x48xbf16>) q_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, kv_owner = 0 : i64, num_heads = 3 : i64, window = 4 : i64, cache_slots = 4 : i64} : tensor<5x64xf32>, tensor<2x5x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_cached_attention_owner(%a: tensor<5x64xf32>, %kv: tensor<2x5x1x16xf32>, %s: index, %f: tensor<8xf64>, %n: tensor<16xbf16>, %q: tensor<32x64xbf16>, %o: tensor<64x32xbf16>) {
+  // expected-error @+1 {{expected kv_owner in [0, 1], got 2}}
+  %y = gemma.cached_attention %a, %kv at %s q(%q : tensor<32x64xbf16>) o(%o : tensor<64x32xbf16>) q_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 1 : i64, kv_owner = 2 : i64, num_heads = 2 : i64, window = 4 : i64, cache_slots = 4 : i64} : tensor<5x64xf32>, tensor<2x5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_cached_attention_slots(%a: tensor<5x64xf32>, %kv: tensor<2x5x1x16xf32>, %s: index, %f: tensor<8xf64>, %n: tensor<16xbf16>, %q: tensor<32x64xbf16>, %o: tensor<64x32xbf16>) {
+  // expected-error @+1 {{expected window >= 0 and cache_slots > 0}}
+  %y = gemma.cached_attention %a, %kv at %s q(%q : tensor<32x64xbf16>) o(%o : tensor<64x32xbf16>) q_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 1 : i64, kv_owner = 0 : i64, num_heads = 2 : i64, window = 4 : i64, cache_slots = 0 : i64} : tensor<5x64xf32>, tensor<2x5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_cached_attention_q_proj(%a: tensor<5x64xf32>, %kv: tensor<2x5x1x16xf32>, %s: index, %f: tensor<8xf64>, %n: tensor<16xbf16>, %q: tensor<16x64xbf16>, %o: tensor<64x32xbf16>) {
+  // expected-error @+1 {{expected q_proj of shape [32, 64], got [16, 64]}}
+  %y = gemma.cached_attention %a, %kv at %s q(%q : tensor<16x64xbf16>) o(%o : tensor<64x32xbf16>) q_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 1 : i64, kv_owner = 0 : i64, num_heads = 2 : i64, window = 4 : i64, cache_slots = 4 : i64} : tensor<5x64xf32>, tensor<2x5x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_kv_store_slots(%kv: tensor<2x5x1x16xf32>, %s: index) {
+  // expected-error @+1 {{expected cache_slots > 0}}
+  gemma.kv_store %kv at %s {layer = 0 : i64, cache_slots = -1 : i64} : tensor<2x5x1x16xf32>
+  return
+}

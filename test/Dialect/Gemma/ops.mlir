@@ -96,3 +96,19 @@ module {
     return %z : tensor<3x32xf32>
   }
 }
+
+// -----
+
+// The specialised attention ops (g4c-specialize-attention's output).
+// CHECK-LABEL: func.func @specialised_attention
+// CHECK: %[[KV:.+]] = gemma.kv_projection %[[A:.+]] at %[[S:.+]] k(%{{.+}} : tensor<16x64xbf16>) v(%{{.+}} : tensor<16x64xbf16>) k_norm(%{{.+}} : tensor<16xbf16>) rope(%[[F:.+]] : tensor<8xf64>) {k_eq_v = false, layer = 0 : i64} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
+// CHECK: gemma.cached_attention %[[A]], %[[KV]] at %[[S]] q(%{{.+}} : tensor<32x64xbf16>) o(%{{.+}} : tensor<64x32xbf16>) q_norm(%{{.+}} : tensor<16xbf16>) rope(%[[F]] : tensor<8xf64>) {cache_slots = 4 : i64, kv_owner = 0 : i64, layer = 0 : i64, num_heads = 2 : i64, window = 4 : i64} : tensor<5x64xf32>, tensor<2x5x1x16xf32>
+// CHECK: gemma.kv_store %[[KV]] at %[[S]] {cache_slots = 4 : i64, layer = 0 : i64} : tensor<2x5x1x16xf32>
+// CHECK: gemma.kv_projection {{.*}} k_norm(%{{.+}} : tensor<16xbf16>) rope({{.*}}) {k_eq_v = true
+func.func @specialised_attention(%a: tensor<5x64xf32>, %s: index, %f: tensor<8xf64>, %k: tensor<16x64xbf16>, %n: tensor<16xbf16>, %q: tensor<32x64xbf16>, %o: tensor<64x32xbf16>) -> tensor<5x64xf32> {
+  %kv = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) v(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, k_eq_v = false} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
+  %y = gemma.cached_attention %a, %kv at %s q(%q : tensor<32x64xbf16>) o(%o : tensor<64x32xbf16>) q_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 0 : i64, kv_owner = 0 : i64, num_heads = 2 : i64, window = 4 : i64, cache_slots = 4 : i64} : tensor<5x64xf32>, tensor<2x5x1x16xf32>
+  gemma.kv_store %kv at %s {layer = 0 : i64, cache_slots = 4 : i64} : tensor<2x5x1x16xf32>
+  %kv2 = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 1 : i64, k_eq_v = true} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
+  return %y : tensor<5x64xf32>
+}

@@ -139,20 +139,28 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   ASSERT_TRUE(bool(model));
   constexpr int kHeadDim = 16, kQHeads = 4, kKvHeads = 2, kRow = 32;
   constexpr int kSlots = 4;
-  const int64_t first = 9, last = 12; // 4 visible positions of a ring
+  // Positions 9..12 are visible: 9 and 10 from the ring (slots 1, 2), 11
+  // and 12 from the current tokens' rows, not yet stored.
+  const int64_t first = 9, last = 12, freshStart = 11;
   std::vector<float> q = randomValues(kQHeads * kHeadDim, 9, 2.0f);
   std::vector<float> keys = randomValues(kSlots * kRow, 10, 2.0f);
   std::vector<float> values = randomValues(kSlots * kRow, 11);
+  std::vector<float> freshKeys = randomValues(2 * kRow, 14, 2.0f);
+  std::vector<float> freshValues = randomValues(2 * kRow, 15);
   std::vector<const float *> keyRows, valueRows;
   for (int64_t p = first; p <= last; ++p) {
-    keyRows.push_back(&keys[(p % kSlots) * kRow]);
-    valueRows.push_back(&values[(p % kSlots) * kRow]);
+    bool fresh = p >= freshStart;
+    keyRows.push_back(fresh ? &freshKeys[(p - freshStart) * kRow]
+                            : &keys[(p % kSlots) * kRow]);
+    valueRows.push_back(fresh ? &freshValues[(p - freshStart) * kRow]
+                              : &values[(p % kSlots) * kRow]);
   }
   std::vector<float> expected(kQHeads * kHeadDim), actual(expected.size());
   (*model)->attend(0, q, keyRows, valueRows, expected.data());
   float scores[kSlots];
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
-      q.data(), keys.data(), values.data(), first, last, scores, actual.data());
+      q.data(), keys.data(), values.data(), freshKeys.data(),
+      freshValues.data(), freshStart, first, last, scores, actual.data());
   expectClose(actual, expected);
 
   // A linear cache: slot p holds position p.
@@ -168,8 +176,8 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   (*model)->attend(0, q, keyRows, valueRows, expected.data());
   float linearScores[kContext];
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kContext>(
-      q.data(), linearKeys.data(), linearValues.data(), 0, 6, linearScores,
-      actual.data());
+      q.data(), linearKeys.data(), linearValues.data(), nullptr, nullptr,
+      /*fresh_start=*/7, 0, 6, linearScores, actual.data());
   expectClose(actual, expected);
 }
 

@@ -25,7 +25,7 @@ using namespace mlir;
 namespace {
 
 int64_t planKvBytes(const PlanMemoryPassOptions &options,
-                    int64_t prefillChunk = 1) {
+                    int64_t prefillChunk = 1, bool specialize = true) {
   auto object = makePresetConfig("e2b", {}, "bfloat16", false);
   EXPECT_TRUE(bool(object));
   auto config = ModelConfig::parse(
@@ -40,6 +40,8 @@ int64_t planKvBytes(const PlanMemoryPassOptions &options,
       context, *config, configOnlyWeights(*config, DType::BF16), importOptions);
   EXPECT_TRUE(succeeded(module));
   PassManager pm(&context);
+  if (specialize)
+    pm.addPass(createSpecializeAttentionPass());
   pm.addPass(createPlanMemoryPass(options));
   EXPECT_TRUE(succeeded(pm.run(**module)));
   auto plan = (**module)->getAttrOfType<DictionaryAttr>("gemma.memory_plan");
@@ -67,8 +69,13 @@ TEST(PlanMemory, RealE2BKvCaches) {
                                         7 * int64_t(32768) * 512 * 2 * 2);
   // 1,409,286,144 B ~ 1.4 GB
 
-  // Prefill chunks of 16: each ring holds 512 + 15 positions.
-  EXPECT_EQ(planKvBytes(f16, 16), 12 * (512 + 15) * 256 * 2 * 2 + full);
+  // Prefill chunks of 16: the rings still hold exactly the window (a chunk
+  // is stored after its queries read the ring).
+  EXPECT_EQ(planKvBytes(f16, 16), sliding + full);
+
+  // Without g4c-specialize-attention every owner keeps a linear cache.
+  EXPECT_EQ(planKvBytes(f16, 1, /*specialize=*/false),
+            12 * int64_t(32768) * 256 * 2 * 2 + full);
 }
 
 } // namespace

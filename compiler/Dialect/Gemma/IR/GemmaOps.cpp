@@ -197,6 +197,85 @@ LogicalResult AttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// KvProjectionOp, CachedAttentionOp, KvStoreOp
+//===----------------------------------------------------------------------===//
+
+/// KV of the current tokens: static [2, T, kv heads, head_dim] with T rows
+/// of |input|.
+static LogicalResult expectKv(Operation *op, Value kv, Value input) {
+  auto type = cast<RankedTensorType>(kv.getType());
+  ArrayRef<int64_t> shape = type.getShape();
+  if (type.getRank() != 4 || !type.hasStaticShape() || shape[0] != 2 ||
+      shape[2] <= 0 || shape[3] <= 0)
+    return op->emitOpError(
+               "expected kv of shape [2, T, kv heads, head_dim], got ")
+           << type;
+  if (input && shape[1] != shapeOf(input)[0])
+    return op->emitOpError("expected kv for ")
+           << shapeOf(input)[0] << " tokens, got " << shape[1];
+  return success();
+}
+
+/// Rotary pairs fit the head: at most head_dim / 2 frequencies.
+static LogicalResult expectFrequencies(Operation *op, Value frequencies,
+                                       int64_t headDim) {
+  const int64_t pairs = shapeOf(frequencies)[0];
+  if (pairs > headDim / 2)
+    return op->emitOpError("expected at most ")
+           << headDim / 2 << " rotary frequencies, got " << pairs;
+  return success();
+}
+
+LogicalResult KvProjectionOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())) ||
+      failed(expectKv(*this, getResult(), getInput())))
+    return failure();
+  const int64_t d = shapeOf(getInput())[1];
+  const int64_t Hkv = getNumKvHeads(), hd = getHeadDim();
+  if (failed(expectShape(*this, "k_proj", getKProj(), {Hkv * hd, d})) ||
+      failed(expectShape(*this, "k_norm", getKNorm(), {hd})) ||
+      failed(expectFrequencies(*this, getInverseFrequencies(), hd)))
+    return failure();
+  if (getVProj() && getKEqV())
+    return emitOpError("expected no v_proj on a k_eq_v layer");
+  if (!getVProj() && !getKEqV())
+    return emitOpError("expected v_proj (the layer is not k_eq_v)");
+  if (getVProj() &&
+      failed(expectShape(*this, "v_proj", getVProj(), {Hkv * hd, d})))
+    return failure();
+  return success();
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  if (failed(expectMatrix(*this, "input", getInput())) ||
+      failed(expectKv(*this, getKv(), getInput())))
+    return failure();
+  const int64_t d = shapeOf(getInput())[1];
+  const int64_t Hkv = shapeOf(getKv())[2], hd = shapeOf(getKv())[3];
+  const int64_t Hq = int64_t(getNumHeads());
+  if (Hq <= 0 || Hq % Hkv != 0)
+    return emitOpError("expected num_heads to be a positive multiple of the ")
+           << Hkv << " kv heads, got " << Hq;
+  if (int64_t(getKvOwner()) < 0 || int64_t(getKvOwner()) > int64_t(getLayer()))
+    return emitOpError("expected kv_owner in [0, ")
+           << int64_t(getLayer()) << "], got " << int64_t(getKvOwner());
+  if (int64_t(getWindow()) < 0 || int64_t(getCacheSlots()) <= 0)
+    return emitOpError("expected window >= 0 and cache_slots > 0");
+  if (failed(expectShape(*this, "q_proj", getQProj(), {Hq * hd, d})) ||
+      failed(expectShape(*this, "o_proj", getOProj(), {d, Hq * hd})) ||
+      failed(expectShape(*this, "q_norm", getQNorm(), {hd})) ||
+      failed(expectFrequencies(*this, getInverseFrequencies(), hd)))
+    return failure();
+  return success();
+}
+
+LogicalResult KvStoreOp::verify() {
+  if (int64_t(getCacheSlots()) <= 0)
+    return emitOpError("expected cache_slots > 0");
+  return expectKv(*this, getKv(), Value());
+}
+
+//===----------------------------------------------------------------------===//
 // MLPOp
 //===----------------------------------------------------------------------===//
 

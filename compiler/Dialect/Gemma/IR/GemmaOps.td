@@ -181,6 +181,111 @@ def Gemma_AttentionOp : Gemma_Op<"attention",
 }
 
 //===----------------------------------------------------------------------===//
+// Specialised attention: KvProjectionOp, CachedAttentionOp, KvStoreOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_KvProjectionOp : Gemma_Op<"kv_projection", [Pure]> {
+  let summary = "a KV-owning layer's keys and values for the current tokens";
+  let description = [{
+    The K/V half of `gemma.attention` (§2.4), made explicit by
+    `g4c-specialize-attention`: `k = RoPE(RMSNorm(a @ k_proj^T; k_norm))`,
+    `v = RMSNorm(a @ v_proj^T)` without scale (on `k_eq_v` layers the K
+    projection feeds V too), for positions `start + t`. `inverse_frequencies`
+    are the RoPE frequencies, a compile-time constant (the rotary pairs of
+    each head; the remaining pairs pass through). The result holds K then V:
+    [2, T, num_kv_heads, head_dim].
+
+    ```mlir
+    %kv = gemma.kv_projection %a at %start k(%wk : tensor<32x64xbf16>)
+        v(%wv : tensor<32x64xbf16>) k_norm(%kn : tensor<32xbf16>)
+        rope(%f : tensor<16xf64>) {layer = 0 : i64, k_eq_v = false}
+        : tensor<5x64xf32> -> tensor<2x5x1x32xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Index:$start,
+                       Gemma_WeightTensor:$k_proj,
+                       Optional<Gemma_WeightTensor>:$v_proj,
+                       Gemma_WeightTensor:$k_norm,
+                       1DTensorOf<[F64]>:$inverse_frequencies, I64Attr:$layer,
+                       BoolAttr:$k_eq_v,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `at` $start `k` `(` $k_proj `:` type($k_proj) `)`
+    (`v` `(` $v_proj^ `:` type($v_proj) `)`)?
+    `k_norm` `(` $k_norm `:` type($k_norm) `)`
+    `rope` `(` $inverse_frequencies `:` type($inverse_frequencies) `)`
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumKvHeads() { return getType().getShape()[2]; }
+    int64_t getHeadDim() { return getType().getShape()[3]; }
+  }];
+}
+
+def Gemma_CachedAttentionOp : Gemma_Op<"cached_attention",
+    [AllTypesMatch<["input", "result"]>]> {
+  let summary = "attention over a planned KV cache plus the current tokens";
+  let description = [{
+    The query half of `gemma.attention` after `g4c-specialize-attention`:
+    q projection, q RMSNorm, RoPE with `inverse_frequencies`, GQA with
+    scaling 1.0, causal and, with `window > 0`, only keys with
+    `q - k < window`; then `o_proj`. Keys and values at positions before
+    `start` come from the cache of layer `kv_owner` (`cache_slots` slots,
+    position p in slot p % cache_slots: a ring when the cache is smaller
+    than the context), those of the current tokens from `kv` (the owner's
+    `gemma.kv_projection`). Reads the cache; does not write it.
+
+    ```mlir
+    %o = gemma.cached_attention %a, %kv at %start q(%wq : tensor<64x64xbf16>)
+        o(%wo : tensor<64x64xbf16>) q_norm(%qn : tensor<32xbf16>)
+        rope(%f : tensor<16xf64>)
+        {layer = 1 : i64, kv_owner = 0 : i64, num_heads = 2 : i64,
+         window = 4 : i64, cache_slots = 4 : i64}
+        : tensor<5x64xf32>, tensor<2x5x1x32xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$input, Gemma_Activation:$kv,
+                       Index:$start, Gemma_WeightTensor:$q_proj,
+                       Gemma_WeightTensor:$o_proj, Gemma_WeightTensor:$q_norm,
+                       1DTensorOf<[F64]>:$inverse_frequencies,
+                       I64Attr:$layer, I64Attr:$kv_owner, I64Attr:$num_heads,
+                       I64Attr:$window, I64Attr:$cache_slots,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+  let results = (outs Gemma_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $kv `at` $start
+    `q` `(` $q_proj `:` type($q_proj) `)`
+    `o` `(` $o_proj `:` type($o_proj) `)`
+    `q_norm` `(` $q_norm `:` type($q_norm) `)`
+    `rope` `(` $inverse_frequencies `:` type($inverse_frequencies) `)`
+    attr-dict `:` type($input) `,` type($kv)
+  }];
+  let hasVerifier = 1;
+}
+
+def Gemma_KvStoreOp : Gemma_Op<"kv_store"> {
+  let summary = "append the current tokens' K/V to a layer's cache";
+  let description = [{
+    Writes `kv` (a `gemma.kv_projection` result) for positions `start + t`
+    into slot `(start + t) % cache_slots` of layer `layer`'s cache.
+    `g4c-specialize-attention` places it after the last attention that
+    reads the layer, so a ring of exactly the window never loses a position
+    a query of the same chunk still sees.
+
+    ```mlir
+    gemma.kv_store %kv at %start {layer = 0 : i64, cache_slots = 4 : i64}
+        : tensor<2x5x1x32xf32>
+    ```
+  }];
+  let arguments = (ins Gemma_Activation:$kv, Index:$start, I64Attr:$layer,
+                       I64Attr:$cache_slots);
+  let assemblyFormat = "$kv `at` $start attr-dict `:` type($kv)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // MLPOp
 //===----------------------------------------------------------------------===//
 

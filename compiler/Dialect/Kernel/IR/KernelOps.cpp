@@ -1,0 +1,169 @@
+//===- KernelOps.cpp - g4k dialect operations -----------------------------===//
+//
+// Part of g4c. This file implements the `g4k` dialect's registration and the
+// shape checks of its kernel calls; the rest is generated from KernelOps.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Dialect/Kernel/IR/KernelDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace g4c::kernel;
+
+#include "compiler/Dialect/Kernel/IR/KernelOpsDialect.cpp.inc"
+
+void G4kDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "compiler/Dialect/Kernel/IR/KernelOps.cpp.inc"
+      >();
+}
+
+#define GET_OP_CLASSES
+#include "compiler/Dialect/Kernel/IR/KernelOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shape checks
+//===----------------------------------------------------------------------===//
+
+static MemRefType typeOf(Value value) {
+  return cast<MemRefType>(value.getType());
+}
+
+static ArrayRef<int64_t> shapeOf(Value value) {
+  return typeOf(value).getShape();
+}
+
+/// Every kernel works at static shapes.
+static LogicalResult expectStatic(Operation *op) {
+  for (Value operand : op->getOperands())
+    if (auto type = dyn_cast<MemRefType>(operand.getType()))
+      if (!type.hasStaticShape())
+        return op->emitOpError("expected static shapes, got ") << type;
+  return success();
+}
+
+static LogicalResult expectShape(Operation *op, StringRef what, Value value,
+                                 ArrayRef<int64_t> expected) {
+  if (shapeOf(value) == expected)
+    return success();
+  InFlightDiagnostic diag = op->emitOpError("expected ")
+                            << what << " of shape [";
+  llvm::interleaveComma(expected, diag);
+  return diag << "], got " << typeOf(value);
+}
+
+LogicalResult EmbedOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> table = shapeOf(getTable());
+  if (table.size() != 2)
+    return emitOpError("expected a [vocab, d] table");
+  return expectShape(*this, "out", getOut(),
+                     {shapeOf(getTokens())[0], table[1]});
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> w = shapeOf(getW());
+  if (w.size() != 2)
+    return emitOpError("expected an [out, in] weight, got ") << typeOf(getW());
+  if (shapeOf(getX()).back() != w[1])
+    return emitOpError("expected x rows of ")
+           << w[1] << " values, got " << typeOf(getX());
+  const int64_t rows = typeOf(getX()).getNumElements() / w[1];
+  return expectShape(*this, "y", getY(), {rows, w[0]});
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  if (typeOf(getX()).getNumElements() != typeOf(getY()).getNumElements())
+    return emitOpError("expected x and y of the same size");
+  if (getWeight() &&
+      typeOf(getWeight()).getNumElements() != shapeOf(getX()).back())
+    return emitOpError("expected a weight of ")
+           << shapeOf(getX()).back() << " values";
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  if (shapeOf(getX()).size() != 3)
+    return emitOpError("expected x of shape [T, heads, head_dim]");
+  if (shapeOf(getFrequencies())[0] > shapeOf(getX())[2] / 2)
+    return emitOpError("expected at most head_dim / 2 frequencies");
+  return success();
+}
+
+LogicalResult AttendOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> q = shapeOf(getQ()), cache = shapeOf(getKCache());
+  if (q.size() != 3 || cache.size() != 3)
+    return emitOpError("expected q [T, heads, head_dim] and caches [slots, "
+                       "kv heads, head_dim]");
+  if (cache[2] != q[2] || q[1] % cache[1] != 0)
+    return emitOpError("expected query heads grouping the cache's kv heads "
+                       "at one head_dim");
+  if (failed(expectShape(*this, "v_cache", getVCache(), cache)) ||
+      failed(expectShape(*this, "out", getOut(), q)))
+    return failure();
+  if (getFreshK() && (failed(expectShape(*this, "fresh_k", getFreshK(),
+                                         {q[0], cache[1], cache[2]})) ||
+                      failed(expectShape(*this, "fresh_v", getFreshV(),
+                                         {q[0], cache[1], cache[2]}))))
+    return failure();
+  if (typeOf(getScores()).getNumElements() < cache[0] + q[0])
+    return emitOpError("expected scores scratch of at least ")
+           << cache[0] + q[0] << " floats";
+  return success();
+}
+
+LogicalResult KvStoreOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> k = shapeOf(getK()), cache = shapeOf(getKCache());
+  if (k.size() != 3 || cache.size() != 3 ||
+      k.drop_front() != cache.drop_front())
+    return emitOpError("expected k [T, kv heads, head_dim] and a cache [slots, "
+                       "kv heads, head_dim]");
+  if (failed(expectShape(*this, "v", getV(), k)) ||
+      failed(expectShape(*this, "v_cache", getVCache(), cache)))
+    return failure();
+  return success();
+}
+
+LogicalResult GeluGateOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> out = shapeOf(getOut());
+  if (out.size() != 2)
+    return emitOpError("expected [T, N] operands");
+  if (failed(expectShape(*this, "gate", getGate(), out)) ||
+      failed(expectShape(*this, "up", getUp(), out)))
+    return failure();
+  return success();
+}
+
+LogicalResult PleCombineOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> out = shapeOf(getOut());
+  if (out.size() != 3)
+    return emitOpError("expected out of shape [T, L, P]");
+  if (failed(expectShape(*this, "context", getContext(), out)) ||
+      failed(expectShape(*this, "norm", getNorm(), {out[2]})))
+    return failure();
+  ArrayRef<int64_t> table = shapeOf(getTable());
+  if (table.size() != 2 || table[1] != out[1] * out[2])
+    return emitOpError("expected a table of rows of ")
+           << out[1] * out[2] << " values";
+  return success();
+}
