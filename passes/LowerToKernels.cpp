@@ -359,21 +359,28 @@ LogicalResult FunctionLowering::lower(Operation &op) {
     ArrayRef<int64_t> shape = shapeOf(ple.getResult());
     const int64_t T = shape[0], L = shape[1], P = shape[2];
     const int64_t D = shapeOf(ple.getEmbeddings())[1];
+    const int64_t first = i64(ple.getFirstLayerAttr());
+    // The projection rows of these layers (all of them once fused).
+    Value projection = buffer(ple.getProjection());
+    if (shapeOf(projection)[0] != L * P)
+      projection = memref::SubViewOp::create(
+          builder, loc, projection, ArrayRef<int64_t>{first * P, 0},
+          ArrayRef<int64_t>{L * P, D}, ArrayRef<int64_t>{1, 1});
     Value context = scratch({T, L * P}, "ple_context");
     kernel::LinearOp::create(builder, loc, buffer(ple.getEmbeddings()),
-                             buffer(ple.getProjection()), context);
+                             projection, context);
     kernel::PleCombineOp::create(
         builder, loc, tokens, buffer(ple.getTable()),
         reshape(context, {T, L, P}), buffer(ple.getNorm()), out,
         ple.getTableScaleAttr(), f64(1.0 / std::sqrt(double(D))),
-        ple.getEpsilonAttr());
+        ple.getEpsilonAttr(), ple.getFirstLayerAttr());
     return success();
   }
   if (auto inject = dyn_cast<gemma::PerLayerInputOp>(op)) {
     ArrayRef<int64_t> ple = shapeOf(inject.getPerLayerInputs());
     const int64_t T = ple[0], P = ple[2];
     const int64_t D = shapeOf(inject.getInput())[1];
-    const int64_t layer = i64(inject.getLayerAttr());
+    const int64_t index = i64(inject.getIndexAttr());
     Value x = buffer(inject.getInput());
     Value gate = scratch({T, P}, "ple_gate");
     kernel::LinearOp::create(builder, loc, x, buffer(inject.getGate()), gate);
@@ -383,9 +390,9 @@ LogicalResult FunctionLowering::lower(Operation &op) {
         cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
             {T, P},
             cast<MemRefType>(buffer(inject.getPerLayerInputs()).getType()),
-            ArrayRef<int64_t>{0, layer, 0}, ArrayRef<int64_t>{T, 1, P},
+            ArrayRef<int64_t>{0, index, 0}, ArrayRef<int64_t>{T, 1, P},
             ArrayRef<int64_t>{1, 1, 1})),
-        buffer(inject.getPerLayerInputs()), ArrayRef<int64_t>{0, layer, 0},
+        buffer(inject.getPerLayerInputs()), ArrayRef<int64_t>{0, index, 0},
         ArrayRef<int64_t>{T, 1, P}, ArrayRef<int64_t>{1, 1, 1});
     kernel::GeluGateOp::create(builder, loc, gate, slice, gate);
     Value injected = scratch({T, D}, "ple_injected");

@@ -20,6 +20,9 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
   // without it those weights are packed but never read.
   if (options.resolveKvSharing)
     pm.addPass(createResolveKvSharingPass());
+  // One PLE gather and context projection per step instead of one per layer.
+  if (options.fusePerLayerInputs)
+    pm.addPass(createFusePerLayerInputsPass());
   // Local vs global attention: ring buffers, constant RoPE tables.
   if (options.specializeAttention)
     pm.addPass(createSpecializeAttentionPass());
@@ -35,14 +38,18 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
 }
 
 llvm::ArrayRef<llvm::StringRef> optionalPassNames() {
-  static const llvm::StringRef names[] = {"resolve-kv-sharing",
-                                          "specialize-attention"};
+  static const llvm::StringRef names[] = {
+      "resolve-kv-sharing", "fuse-per-layer-inputs", "specialize-attention"};
   return names;
 }
 
 bool disableOptionalPass(G4cPipelineOptions &options, llvm::StringRef name) {
   if (name == "resolve-kv-sharing") {
     options.resolveKvSharing = false;
+    return true;
+  }
+  if (name == "fuse-per-layer-inputs") {
+    options.fusePerLayerInputs = false;
     return true;
   }
   if (name == "specialize-attention") {

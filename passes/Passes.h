@@ -39,6 +39,7 @@ void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
 /// (the end-to-end tests run with each of them off, too).
 struct G4cPipelineOptions {
   bool resolveKvSharing = true;
+  bool fusePerLayerInputs = true;
   bool specializeAttention = true;
 };
 

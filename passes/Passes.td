@@ -63,6 +63,24 @@ def SpecializeAttentionPass : Pass<"g4c-specialize-attention",
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def FusePerLayerInputsPass : Pass<"g4c-fuse-per-layer-inputs",
+                                 "::mlir::ModuleOp"> {
+  let summary = "Compute the per-layer inputs of all layers in one op";
+  let description = [{
+    The importer writes one `gemma.per_layer_inputs` per layer (the
+    architecture's per-layer view: each gathers its P values of the token's
+    PLE row and projects the embeddings through its P rows of the context
+    projection). This pass merges the ops of a function that read the same
+    tokens, embeddings and weights into one covering all their layers,
+    placed where the first was: per step the token's row is gathered once
+    (one contiguous L x P read), the context projection is one matrix
+    product, the normalise-and-combine one loop; every
+    `gemma.per_layer_input` then reads its layer's slice (its `index`
+    shifted by its old op's first layer). Ops with users other than
+    `gemma.per_layer_input` are left alone.
+  }];
+}
+
 def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Give every activation a static arena offset; size the KV caches";
   let description = [{

@@ -97,8 +97,13 @@ private:
   /// `name(tokens: tensor<T x i32>, start: index) -> tensor<T x V x f32>`.
   void buildEntryPoint(ModuleOp module, llvm::StringRef name, int64_t T);
   /// The decoder layer |facts| on residual |x|.
+  /// What every layer's gemma.per_layer_inputs reads (E2B/E4B).
+  struct PleInputs {
+    Value tokens, embeddings, table, projection, norm;
+    double scale = 0;
+  };
   Value buildLayer(const LayerFacts &facts, Value x, Value start,
-                   Value perLayerInputs);
+                   const PleInputs &ple);
   /// A gemma.weight_ref of |name|, one per function.
   Value weight(const llvm::Twine &name);
   Value rmsNorm(Value x, Value weightValue);
@@ -152,7 +157,7 @@ Value ModuleBuilder::rmsNorm(Value x, Value weightValue) {
 }
 
 Value ModuleBuilder::buildLayer(const LayerFacts &facts, Value x, Value start,
-                                Value perLayerInputs) {
+                                const PleInputs &ple) {
   const int64_t i = facts.index;
   auto w = [&](llvm::StringRef suffix) {
     return weight(llvm::formatv("layers.{0}.{1}", i, suffix));
@@ -223,12 +228,19 @@ Value ModuleBuilder::buildLayer(const LayerFacts &facts, Value x, Value start,
   x = arith::AddFOp::create(builder, loc, x, feedForward);
 
   // ---- per-layer input injection, layer scalar ----
-  if (perLayerInputs) {
+  if (ple.tokens) {
+    const int64_t T = cast<RankedTensorType>(x.getType()).getShape()[0];
+    const int64_t P = config.text.hiddenSizePerLayerInput;
+    Value inputs = gemma::PerLayerInputsOp::create(
+        builder, loc, RankedTensorType::get({T, 1, P}, builder.getF32Type()),
+        ple.tokens, ple.embeddings, ple.table, ple.projection, ple.norm,
+        llvm::APFloat(ple.scale), epsilon(), i);
     Value pleGate = w("per_layer_input_gate.weight");
     Value pleProjection = w("per_layer_projection.weight");
     Value pleNorm = w("post_per_layer_input_norm.weight");
-    x = gemma::PerLayerInputOp::create(builder, loc, x, perLayerInputs, pleGate,
-                                       pleProjection, pleNorm, i, epsilon());
+    x = gemma::PerLayerInputOp::create(builder, loc, x, inputs, pleGate,
+                                       pleProjection, pleNorm, /*index=*/0,
+                                       epsilon());
   }
   Value scalar = w("layer_scalar");
   return gemma::LayerScaleOp::create(builder, loc, x, scalar);
@@ -265,23 +277,21 @@ void ModuleBuilder::buildEntryPoint(ModuleOp module, llvm::StringRef name,
       builder, loc, RankedTensorType::get({T, t.hiddenSize}, f32), tokens,
       embedTokens, llvm::APFloat(scale));
 
-  Value perLayerInputs;
+  // The per-layer embeddings' inputs, written per layer below (one
+  // gemma.per_layer_inputs per layer; g4c-fuse-per-layer-inputs merges them).
+  PleInputs ple;
   if (config.hasPerLayerInputs()) {
-    double pleScale =
+    ple.scale =
         roundedSqrt(t.hiddenSizePerLayerInput,
                     weightTypes.lookup("embed_tokens_per_layer.weight"));
-    Value pleTable = weight("embed_tokens_per_layer.weight");
-    Value pleProjection = weight("per_layer_model_projection.weight");
-    Value pleNorm = weight("per_layer_projection_norm.weight");
-    perLayerInputs = gemma::PerLayerInputsOp::create(
-        builder, loc,
-        RankedTensorType::get({T, t.numHiddenLayers, t.hiddenSizePerLayerInput},
-                              f32),
-        tokens, x, pleTable, pleProjection, pleNorm, llvm::APFloat(pleScale),
-        epsilon());
+    ple.tokens = tokens;
+    ple.embeddings = x;
+    ple.table = weight("embed_tokens_per_layer.weight");
+    ple.projection = weight("per_layer_model_projection.weight");
+    ple.norm = weight("per_layer_projection_norm.weight");
   }
   for (const LayerFacts &facts : config.layers)
-    x = buildLayer(facts, x, start, perLayerInputs);
+    x = buildLayer(facts, x, start, ple);
 
   FloatAttr softcap;
   if (t.finalLogitSoftcapping)

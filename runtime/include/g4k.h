@@ -234,19 +234,22 @@ inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
     gelu_gate<N>(gate + t * GateStride, up + t * UpStride, out + t * N);
 }
 
-/// Per-Layer Embeddings, after the context projection: out[t][l] =
-/// (RMSNorm(context[t][l] * context_scale; norm) + table[row][l] *
+/// Per-Layer Embeddings, after the context projection, for the L layers
+/// First.. of a table whose rows hold TableLayers * P values: out[t][l] =
+/// (RMSNorm(context[t][l] * context_scale; norm) + table[row][First + l] *
 /// table_scale) * 2^-1/2, row = tokens[t] (0 beyond the table: multimodal
 /// placeholders read row 0).
-template <int T, int L, int P, int TableRows, typename W>
+template <int T, int L, int P, int TableRows, int TableLayers, int First,
+          typename W>
 inline void ple_combine(const int32_t *tokens, const W *table,
                         const float *context, const W *norm, float table_scale,
                         float context_scale, float eps, float *out) {
+  static_assert(First + L <= TableLayers, "layers beyond the table");
   const float combine = 0.70710678118654752f;
   float slice[P];
   for (int t = 0; t < T; ++t) {
     const int32_t row = tokens[t] < TableRows ? tokens[t] : 0;
-    const W *token_row = table + size_t(row) * L * P;
+    const W *token_row = table + size_t(row) * TableLayers * P + First * P;
     for (int l = 0; l < L; ++l) {
       const float *c = context + (t * L + l) * P;
       for (int j = 0; j < P; ++j)

@@ -298,8 +298,11 @@ LogicalResult FunctionEmitter::emitOp(Operation &op) {
   }
   if (auto ple = dyn_cast<kernel::PleCombineOp>(op)) {
     ArrayRef<int64_t> out = shapeOf(ple.getOut());
-    call("ple_combine", {out[0], out[1], out[2], shapeOf(ple.getTable())[0]},
-         {"tokens", name(ple.getTable()), name(ple.getContext()),
+    ArrayRef<int64_t> table = shapeOf(ple.getTable());
+    call("ple_combine",
+         {out[0], out[1], out[2], table[0], table[1] / out[2],
+          int64_t(ple.getFirstLayer())},
+         {"tokens", name(ple.getTable()), name(ple.getProjected()),
           name(ple.getNorm()), eps(ple.getTableScaleAttr()),
           eps(ple.getContextScaleAttr()), eps(ple.getEpsilonAttr()),
           name(ple.getOut())});

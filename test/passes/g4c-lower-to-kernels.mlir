@@ -57,7 +57,7 @@ module attributes {gemma.context_length = 8 : i64, gemma.prefill_chunk = 2 : i64
     %ig = gemma.weight_ref @ig : tensor<4x8xbf16>
     %ip = gemma.weight_ref @ip : tensor<8x4xbf16>
     %n8 = gemma.weight_ref @n8 : tensor<8xbf16>
-    %x = gemma.per_layer_input %h0, %ple gate(%ig : tensor<4x8xbf16>) projection(%ip : tensor<8x4xbf16>) norm(%n8 : tensor<8xbf16>) {layer = 1 : i64} : tensor<2x8xf32>, tensor<2x2x4xf32>
+    %x = gemma.per_layer_input %h0, %ple gate(%ig : tensor<4x8xbf16>) projection(%ip : tensor<8x4xbf16>) norm(%n8 : tensor<8xbf16>) {index = 1 : i64} : tensor<2x8xf32>, tensor<2x2x4xf32>
     %g = gemma.weight_ref @g : tensor<16x8xbf16>
     %d = gemma.weight_ref @d : tensor<8x16xbf16>
     %m = gemma.mlp %x gate(%g : tensor<16x8xbf16>) up(%g : tensor<16x8xbf16>) down(%d : tensor<8x16xbf16>) : tensor<2x8xf32>

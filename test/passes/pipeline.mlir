@@ -3,6 +3,7 @@
 
 // The default pipeline, in order (one "IR Dump After" per pass).
 // PASSES: IR Dump After ResolveKvSharingPass
+// PASSES: IR Dump After FusePerLayerInputsPass
 // PASSES: IR Dump After SpecializeAttentionPass
 // PASSES: IR Dump After Canonicalizer
 // PASSES: IR Dump After CSE

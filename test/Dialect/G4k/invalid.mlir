@@ -74,7 +74,7 @@ func.func @negative_gelu_gate_shapes(%g: memref<2x4xf32>, %u: memref<2x8xf32>) {
 // -----
 
 func.func @negative_ple_combine_table(%t: memref<2xi32>, %w: memref<8x6xbf16>, %h: memref<2x2x4xf32>, %n: memref<4xbf16>) {
-  // expected-error @+1 {{expected a table of rows of 8 values}}
+  // expected-error @+1 {{expected a table whose rows hold layers [0, 2) of 4 values}}
   g4k.ple_combine %t, %w, %h, %n -> %h {table_scale = 2.0 : f64, context_scale = 0.5 : f64, epsilon = 1.0e-6 : f64} : memref<2xi32>, memref<8x6xbf16>, memref<2x2x4xf32>, memref<4xbf16> -> memref<2x2x4xf32>
   return
 }

@@ -82,8 +82,16 @@ func.func @negative_embed_scale(%t: tensor<3xi32>, %E: tensor<32x8xbf16>) {
 
 // -----
 
+func.func @negative_ple_layers_beyond_table(%t: tensor<3xi32>, %h: tensor<3x8xf32>, %tab: tensor<32x8xbf16>, %p: tensor<8x8xbf16>, %n: tensor<4xbf16>) {
+  // expected-error @+1 {{expected layers [1, 3) within the table's 2}}
+  %ple = gemma.per_layer_inputs %t, %h table(%tab : tensor<32x8xbf16>) projection(%p : tensor<8x8xbf16>) norm(%n : tensor<4xbf16>) {first_layer = 1 : i64, table_scale = 2.0 : f64} : tensor<3xi32>, tensor<3x8xf32> -> tensor<3x2x4xf32>
+  return
+}
+
+// -----
+
 func.func @negative_ple_table_width(%t: tensor<3xi32>, %h: tensor<3x8xf32>, %tab: tensor<32x6xbf16>, %p: tensor<8x8xbf16>, %n: tensor<4xbf16>) {
-  // expected-error @+1 {{expected a [vocab, 8] table (L * P), got [32, 6]}}
+  // expected-error @+1 {{expected a [vocab, L * 4] table, got [32, 6]}}
   %ple = gemma.per_layer_inputs %t, %h table(%tab : tensor<32x6xbf16>) projection(%p : tensor<8x8xbf16>) norm(%n : tensor<4xbf16>) {table_scale = 2.0 : f64} : tensor<3xi32>, tensor<3x8xf32> -> tensor<3x2x4xf32>
   return
 }
@@ -214,8 +222,8 @@ func.func @negative_moe_gate_up(%x: tensor<3x8xf32>, %r: tensor<4x8xbf16>, %n: t
 // -----
 
 func.func @negative_per_layer_input_layer(%x: tensor<3x8xf32>, %ple: tensor<3x2x4xf32>, %g: tensor<4x8xbf16>, %p: tensor<8x4xbf16>, %n: tensor<8xbf16>) {
-  // expected-error @+1 {{expected layer in [0, 2), got 2}}
-  %y = gemma.per_layer_input %x, %ple gate(%g : tensor<4x8xbf16>) projection(%p : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {layer = 2 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
+  // expected-error @+1 {{expected index in [0, 2), got 2}}
+  %y = gemma.per_layer_input %x, %ple gate(%g : tensor<4x8xbf16>) projection(%p : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {index = 2 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
   return
 }
 
@@ -247,8 +255,8 @@ func.func @negative_logits_softcap(%x: tensor<3x8xf32>, %n: tensor<8xbf16>, %E: 
 
 // Negative i64 attributes are caught (the getters return uint64_t).
 func.func @negative_per_layer_input_negative_layer(%x: tensor<3x8xf32>, %ple: tensor<3x2x4xf32>, %g: tensor<4x8xbf16>, %p: tensor<8x4xbf16>, %n: tensor<8xbf16>) {
-  // expected-error @+1 {{expected layer in [0, 2), got -1}}
-  %y = gemma.per_layer_input %x, %ple gate(%g : tensor<4x8xbf16>) projection(%p : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {layer = -1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
+  // expected-error @+1 {{expected index in [0, 2), got -1}}
+  %y = gemma.per_layer_input %x, %ple gate(%g : tensor<4x8xbf16>) projection(%p : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {index = -1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
   return
 }
 

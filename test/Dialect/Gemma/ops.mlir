@@ -86,8 +86,8 @@ module {
     %e = gemma.moe %m router_input(%a1) router(%r : tensor<4x8xbf16>) router_scale(%n : tensor<8xbf16>) per_expert_scale(%pe : tensor<4xbf16>) gate_up(%gu : tensor<4x12x8xbf16>) down(%ed : tensor<4x8x6xbf16>) {top_k = 2 : i64} : tensor<3x8xf32>
     %pg = gemma.weight_ref @ple_gate : tensor<4x8xbf16>
     %po = gemma.weight_ref @ple_out : tensor<8x4xbf16>
-    // CHECK: gemma.per_layer_input {{.+}} {layer = 1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
-    %i = gemma.per_layer_input %e, %ple gate(%pg : tensor<4x8xbf16>) projection(%po : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {layer = 1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
+    // CHECK: gemma.per_layer_input {{.+}} {index = 1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
+    %i = gemma.per_layer_input %e, %ple gate(%pg : tensor<4x8xbf16>) projection(%po : tensor<8x4xbf16>) norm(%n : tensor<8xbf16>) {index = 1 : i64} : tensor<3x8xf32>, tensor<3x2x4xf32>
     %s = gemma.weight_ref @scalar : tensor<1xbf16>
     // CHECK: gemma.layer_scale
     %x = gemma.layer_scale %i scalar(%s : tensor<1xbf16>) : tensor<3x8xf32>

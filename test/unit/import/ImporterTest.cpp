@@ -82,7 +82,7 @@ TEST(Importer, RealE2BStructure) {
     EXPECT_EQ(counts.withVProj, 35); // also the unused ones of shared layers
     EXPECT_EQ(counts.mlp, 35);
     EXPECT_EQ(counts.moe, 0);
-    EXPECT_EQ(counts.perLayerInputs, 1);
+    EXPECT_EQ(counts.perLayerInputs, 35); // one per layer until fused
     EXPECT_EQ(counts.perLayerInput, 35);
     EXPECT_EQ(counts.logits, 1);
     // §1.3: sliding 15..33 read layer 13, full 19, 24, 29, 34 read 14.

@@ -91,16 +91,20 @@ LogicalResult PerLayerInputsOp::verify() {
     return failure();
   ArrayRef<int64_t> result = shapeOf(getResult());
   if (result.size() != 3)
-    return emitOpError("expected a [T, L, P] result, got rank ")
+    return emitOpError("expected a [T, n, P] result, got rank ")
            << result.size();
-  const int64_t T = result[0], L = result[1], P = result[2];
+  const int64_t T = result[0], n = result[1], P = result[2];
   const int64_t d = shapeOf(getEmbeddings())[1];
   if (shapeOf(getTokens())[0] != T || shapeOf(getEmbeddings())[0] != T)
     return emitOpError("expected ") << T << " tokens and embedding rows";
   ArrayRef<int64_t> table = shapeOf(getTable());
-  if (table.size() != 2 || table[1] != L * P)
-    return emitOpError("expected a [vocab, ")
-           << L * P << "] table (L * P), got " << formatShape(table);
+  if (P <= 0 || table.size() != 2 || table[1] % P != 0)
+    return emitOpError("expected a [vocab, L * ")
+           << P << "] table, got " << formatShape(table);
+  const int64_t L = table[1] / P, first = int64_t(getFirstLayer());
+  if (first < 0 || n <= 0 || first + n > L)
+    return emitOpError("expected layers [")
+           << first << ", " << first + n << ") within the table's " << L;
   if (failed(expectShape(*this, "projection", getProjection(), {L * P, d})) ||
       failed(expectShape(*this, "norm", getNorm(), {P})))
     return failure();
@@ -337,9 +341,9 @@ LogicalResult PerLayerInputOp::verify() {
     return emitOpError("expected [")
            << x[0] << ", L, P] per-layer inputs, got " << formatShape(ple);
   const int64_t d = x[1], L = ple[1], P = ple[2];
-  const int64_t layer = int64_t(getLayer());
-  if (layer < 0 || layer >= L)
-    return emitOpError("expected layer in [0, ") << L << "), got " << layer;
+  const int64_t index = int64_t(getIndex());
+  if (index < 0 || index >= L)
+    return emitOpError("expected index in [0, ") << L << "), got " << index;
   if (failed(expectShape(*this, "gate", getGate(), {P, d})) ||
       failed(expectShape(*this, "projection", getProjection(), {d, P})) ||
       failed(expectShape(*this, "norm", getNorm(), {d})))

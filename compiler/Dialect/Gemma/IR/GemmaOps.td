@@ -93,24 +93,37 @@ def Gemma_EmbedOp : Gemma_Op<"embed", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Gemma_PerLayerInputsOp : Gemma_Op<"per_layer_inputs", [Pure]> {
-  let summary = "Per-Layer Embeddings: every layer's [T, P] input";
+  let summary = "Per-Layer Embeddings: the [T, P] inputs of a range of layers";
   let description = [{
-    E2B/E4B only. Combines the token-identity part (a row of the PLE table
-    times the rounded sqrt(P) `table_scale`; multimodal placeholder ids read
-    row 0) and the context part (`h0 @ projection^T * d^-1/2`, RMSNorm over P
-    with `norm`): `(context + token) * 2^-1/2`, shaped [T, L, P].
+    E2B/E4B only. For the n layers `first_layer` .. `first_layer + n - 1`
+    (the result is [T, n, P]; the table and projection hold all L layers)
+    combines the token-identity part (that layer's P values of the token's
+    row of the PLE table times the rounded sqrt(P) `table_scale`;
+    multimodal placeholder ids read row 0) and the context part (`h0 @
+    projection^T * d^-1/2` restricted to the layer's P rows, RMSNorm over P
+    with `norm`): `(context + token) * 2^-1/2`.
+
+    The importer writes one op per layer (n = 1, the architecture's
+    per-layer view); `g4c-fuse-per-layer-inputs` merges them into one op
+    for all layers, so the token's row is gathered once and the context
+    projection computed once per step.
 
     ```mlir
     %ple = gemma.per_layer_inputs %tokens, %h0 table(%t : tensor<262144x8960xbf16>)
         projection(%p : tensor<8960x1536xbf16>) norm(%n : tensor<256xbf16>)
         {table_scale = 1.600000e+01 : f64}
         : tensor<7xi32>, tensor<7x1536xf32> -> tensor<7x35x256xf32>
+    %ple3 = gemma.per_layer_inputs %tokens, %h0 table(%t : tensor<262144x8960xbf16>)
+        projection(%p : tensor<8960x1536xbf16>) norm(%n : tensor<256xbf16>)
+        {first_layer = 3 : i64, table_scale = 1.600000e+01 : f64}
+        : tensor<7xi32>, tensor<7x1536xf32> -> tensor<7x1x256xf32>
     ```
   }];
   let arguments = (ins 1DTensorOf<[I32]>:$tokens, Gemma_Activation:$embeddings,
                        Gemma_WeightTensor:$table, Gemma_WeightTensor:$projection,
                        Gemma_WeightTensor:$norm, F64Attr:$table_scale,
-                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon,
+                       DefaultValuedAttr<I64Attr, "0">:$first_layer);
   let results = (outs Gemma_Activation:$result);
   let assemblyFormat = [{
     $tokens `,` $embeddings `table` `(` $table `:` type($table) `)`
@@ -119,6 +132,13 @@ def Gemma_PerLayerInputsOp : Gemma_Op<"per_layer_inputs", [Pure]> {
     `:` type($tokens) `,` type($embeddings) `->` type($result)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The layers the result covers.
+    int64_t getNumLayers() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getResult().getType())
+          .getShape()[1];
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -355,20 +375,22 @@ def Gemma_MoEOp : Gemma_Op<"moe",
 
 def Gemma_PerLayerInputOp : Gemma_Op<"per_layer_input",
     [Pure, AllTypesMatch<["input", "result"]>]> {
-  let summary = "inject layer `layer`'s PLE slice into the residual";
+  let summary = "inject one layer's PLE slice into the residual";
   let description = [{
-    §2.3: `x + RMSNorm((gelu_tanh(x @ gate^T) * ple[:, layer, :]) @
-    projection^T; norm)`.
+    §2.3: `x + RMSNorm((gelu_tanh(x @ gate^T) * ple[:, index, :]) @
+    projection^T; norm)`: `index` picks the layer's slice of
+    `per_layer_inputs` (0 for a one-layer `gemma.per_layer_inputs`, the
+    layer itself for the fused one).
 
     ```mlir
     %y = gemma.per_layer_input %x, %ple gate(%g : tensor<16x64xbf16>)
         projection(%p : tensor<64x16xbf16>) norm(%n : tensor<64xbf16>)
-        {layer = 3 : i64} : tensor<5x64xf32>, tensor<5x6x16xf32>
+        {index = 3 : i64} : tensor<5x64xf32>, tensor<5x6x16xf32>
     ```
   }];
   let arguments = (ins Gemma_Activation:$input, Gemma_Activation:$per_layer_inputs,
                        Gemma_WeightTensor:$gate, Gemma_WeightTensor:$projection,
-                       Gemma_WeightTensor:$norm, I64Attr:$layer,
+                       Gemma_WeightTensor:$norm, I64Attr:$index,
                        DefaultValuedAttr<F64Attr, "1.0e-6">:$epsilon);
   let results = (outs Gemma_Activation:$result);
   let assemblyFormat = [{

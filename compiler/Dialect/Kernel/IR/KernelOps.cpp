@@ -158,12 +158,14 @@ LogicalResult PleCombineOp::verify() {
   ArrayRef<int64_t> out = shapeOf(getOut());
   if (out.size() != 3)
     return emitOpError("expected out of shape [T, L, P]");
-  if (failed(expectShape(*this, "context", getContext(), out)) ||
+  if (failed(expectShape(*this, "projected", getProjected(), out)) ||
       failed(expectShape(*this, "norm", getNorm(), {out[2]})))
     return failure();
   ArrayRef<int64_t> table = shapeOf(getTable());
-  if (table.size() != 2 || table[1] != out[1] * out[2])
-    return emitOpError("expected a table of rows of ")
-           << out[1] * out[2] << " values";
+  const int64_t first = int64_t(getFirstLayer());
+  if (table.size() != 2 || table[1] % out[2] != 0 || first < 0 ||
+      (first + out[1]) * out[2] > table[1])
+    return emitOpError("expected a table whose rows hold layers [")
+           << first << ", " << first + out[1] << ") of " << out[2] << " values";
   return success();
 }

@@ -196,19 +196,22 @@ def G4k_PleCombineOp : G4k_Op<"ple_combine"> {
   let summary = "the per-layer inputs from the projected context and the "
                 "token rows";
   let description = [{
-    `out[t][l] = (RMSNorm(context[t][l] * context_scale; norm) +
-    table[row(t)][l] * table_scale) * 2^-1/2`, with row(t) = tokens[t], or
-    0 for ids beyond the table (multimodal placeholders): one gather of the
-    token's whole row per token. `context` and `out` are [T, L, P], `table`
-    [rows, L * P], `norm` [P].
+    `out[t][l] = (RMSNorm(projected[t][l] * context_scale; norm) +
+    table[row(t)][first_layer + l] * table_scale) * 2^-1/2`, with row(t) =
+    tokens[t], or 0 for ids beyond the table (multimodal placeholders): one
+    gather of the token's row (its n layers' part) per token. `projected`
+    (the context projection) and
+    `out` are [T, n, P], `table` [rows, L * P] with first_layer + n <= L,
+    `norm` [P].
   }];
   let arguments = (ins MemRefOf<[I32]>:$tokens, G4k_WeightBuffer:$table,
-                       G4k_F32Buffer:$context, G4k_WeightBuffer:$norm,
+                       G4k_F32Buffer:$projected, G4k_WeightBuffer:$norm,
                        G4k_F32Buffer:$out, F64Attr:$table_scale,
-                       F64Attr:$context_scale, F64Attr:$epsilon);
+                       F64Attr:$context_scale, F64Attr:$epsilon,
+                       DefaultValuedAttr<I64Attr, "0">:$first_layer);
   let assemblyFormat = [{
-    $tokens `,` $table `,` $context `,` $norm `->` $out attr-dict `:`
-    type($tokens) `,` type($table) `,` type($context) `,` type($norm) `->`
+    $tokens `,` $table `,` $projected `,` $norm `->` $out attr-dict `:`
+    type($tokens) `,` type($table) `,` type($projected) `,` type($norm) `->`
     type($out)
   }];
   let hasVerifier = 1;
