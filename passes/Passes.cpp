@@ -35,11 +35,18 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
   // Last: kernel calls on arena views; CSE merges repeated views.
   pm.addPass(createLowerToKernelsPass());
   pm.addPass(mlir::createCSEPass());
+  // Stacked projections and folded norm weights, on the kernel calls.
+  if (options.fuseProjections) {
+    FuseProjectionsPassOptions fuse;
+    fuse.foldNorms = options.foldNorms;
+    pm.addPass(createFuseProjectionsPass(fuse));
+  }
 }
 
 llvm::ArrayRef<llvm::StringRef> optionalPassNames() {
   static const llvm::StringRef names[] = {
-      "resolve-kv-sharing", "fuse-per-layer-inputs", "specialize-attention"};
+      "resolve-kv-sharing", "fuse-per-layer-inputs", "specialize-attention",
+      "fuse-projections"};
   return names;
 }
 
@@ -50,6 +57,10 @@ bool disableOptionalPass(G4cPipelineOptions &options, llvm::StringRef name) {
   }
   if (name == "fuse-per-layer-inputs") {
     options.fusePerLayerInputs = false;
+    return true;
+  }
+  if (name == "fuse-projections") {
+    options.fuseProjections = false;
     return true;
   }
   if (name == "specialize-attention") {

@@ -41,6 +41,9 @@ struct G4cPipelineOptions {
   bool resolveKvSharing = true;
   bool fusePerLayerInputs = true;
   bool specializeAttention = true;
+  bool fuseProjections = true;
+  /// Fold RMSNorm weights into projections (exact only for f32 packing).
+  bool foldNorms = true;
 };
 
 /// The names `--disable-pass` accepts, in pipeline order.

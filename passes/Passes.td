@@ -152,6 +152,39 @@ def LowerToKernelsPass : Pass<"g4c-lower-to-kernels", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def FuseProjectionsPass : Pass<"g4c-fuse-projections", "::mlir::ModuleOp"> {
+  let summary = "Stack projections of one input into one matmul; fold norm "
+                "weights into the following projections";
+  let description = [{
+    On kernel-level functions (after `g4c-lower-to-kernels`), where every
+    projection is an explicit `g4k.linear` on arena buffers:
+
+    * Linears that read the same input buffer (a layer's q, k and v
+      projections of the normed input; the MLP's gate and up) become one
+      `g4k.fused_linear` over a `gemma.fused_weight` that stacks their
+      weights, at the first one's place. A later linear joins only if the
+      input is not written in between and nothing in between reads or
+      writes its output (the kernels' declared memory effects on the
+      statically known arena ranges decide).
+    * With `fold-norms`, an RMSNorm's weight g moves into the columns of the
+      linears that read its output: `W (x_n * g) = (W diag(g)) x_n`, so the
+      norm runs without a weight and the packer writes `W diag(g)` (in f32
+      before converting to the packed format). This holds only when every
+      reader of the normed values, until they are overwritten, is such a
+      linear; it does not apply to the post-attention / post-feed-forward
+      norms (their output feeds a residual add), the q/k norms (RoPE
+      follows), the MoE input (the expert kernel reads it), or the final
+      norm (its linear is the tied embedding, which the embedding lookup
+      reads unscaled: folding would pack the table twice). The driver
+      folds only for f32 packing: rounding `W diag(g)` to bf16 is an error
+      the unfolded model does not make.
+  }];
+  let options = [
+    Option<"foldNorms", "fold-norms", "bool", "true",
+           "fold RMSNorm weights into the linears that read the norm">,
+  ];
+}
+
 def ExpandSoftcapPass : Pass<"g4c-expand-softcap"> {
   let summary = "Expand gemma.softcap into arith and math ops";
   let description = [{

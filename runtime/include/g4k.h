@@ -62,6 +62,16 @@ inline void linear(const float *__restrict x, const W *__restrict w,
       y[t * Out + o] = dot<In>(x + t * In, w + size_t(o) * In);
 }
 
+/// Several linears of one input through one stacked weight: the first
+/// Outs[0] rows of |w| produce ys[0], the next Outs[1] rows ys[1], and so
+/// on (fused q|k|v and gate|up projections stream one contiguous weight).
+template <int T, int In, int... Outs, typename W, typename... Ys>
+inline void fused_linear(const float *x, const W *w, Ys *...ys) {
+  static_assert(sizeof...(Outs) == sizeof...(Ys), "one output per width");
+  size_t row = 0;
+  ((linear<T, Outs, In>(x, w + row * In, ys), row += Outs), ...);
+}
+
 /// Each of T rows of N: y = x * (mean(x^2) + eps)^-1/2 * w (plain weight).
 template <int T, int N, typename W>
 inline void rms_norm(const float *x, const W *__restrict w, float eps,

@@ -223,6 +223,17 @@ LogicalResult FunctionEmitter::emitOp(Operation &op) {
          {name(linear.getX()), name(linear.getW()), name(linear.getY())});
     return success();
   }
+  if (auto stacked = dyn_cast<kernel::FusedLinearOp>(op)) {
+    ArrayRef<int64_t> w = shapeOf(stacked.getW());
+    SmallVector<int64_t> shapes{numElements(stacked.getX()) / w[1], w[1]};
+    SmallVector<std::string> args{name(stacked.getX()), name(stacked.getW())};
+    for (Value y : stacked.getYs()) {
+      shapes.push_back(shapeOf(y)[1]);
+      args.push_back(name(y));
+    }
+    call("fused_linear", shapes, args);
+    return success();
+  }
   if (auto norm = dyn_cast<kernel::RMSNormOp>(op)) {
     const int64_t width = shapeOf(norm.getX()).back();
     const int64_t rows = numElements(norm.getX()) / width;

@@ -35,28 +35,78 @@ DType dtypeOf(Format format) {
   return format == Format::F32 ? DType::F32 : DType::BF16;
 }
 
-/// Streams |request|'s elements, converted, to |out| and |fingerprint|.
+/// Streams |request|'s elements, converted (and scaled), to |out| and
+/// |fingerprint|.
 void writeTensor(const PackedTensorRequest &request, llvm::raw_ostream &out,
                  Fingerprint &fingerprint) {
-  const TensorInfo &info = *request.source.info;
-  const uint8_t *source = request.source.data().data();
-  const uint64_t count = info.numElements();
   const uint64_t elementSize = formatSize(request.format);
-  constexpr uint64_t kChunk = 1 << 20;
-  std::vector<uint8_t> buffer(std::min(count, kChunk) * elementSize);
-  for (uint64_t begin = 0; begin < count; begin += kChunk) {
-    uint64_t n = std::min(kChunk, count - begin);
-    for (uint64_t i = 0; i < n; ++i)
-      storeFloat(loadFloat(source, info.dtype, begin + i),
-                 dtypeOf(request.format), &buffer[i * elementSize]);
-    out.write(reinterpret_cast<const char *>(buffer.data()), n * elementSize);
-    fingerprint.add(buffer.data(), n * elementSize);
-    // Done with these source bytes: the packer's footprint stays one chunk,
-    // not the checkpoint (E2B's PLE table alone is 4.7 GB).
-    const uint64_t sourceSize = dtypeSize(info.dtype);
-    request.source.file->releasePages(info, begin * sourceSize,
-                                      (begin + n) * sourceSize);
+  std::vector<float> scale;
+  if (request.columnScale) {
+    const TensorInfo &info = *request.columnScale->info;
+    for (uint64_t i = 0; i < info.numElements(); ++i)
+      scale.push_back(
+          loadFloat(request.columnScale->data().data(), info.dtype, i));
   }
+  constexpr uint64_t kChunk = 1 << 20;
+  std::vector<uint8_t> buffer(kChunk * elementSize);
+  for (const CheckpointTensor &part : request.rows) {
+    const TensorInfo &info = *part.info;
+    const uint8_t *source = part.data().data();
+    const uint64_t count = info.numElements();
+    for (uint64_t begin = 0; begin < count; begin += kChunk) {
+      uint64_t n = std::min(kChunk, count - begin);
+      for (uint64_t i = 0; i < n; ++i) {
+        float value = loadFloat(source, info.dtype, begin + i);
+        if (!scale.empty())
+          value *= scale[(begin + i) % scale.size()];
+        storeFloat(value, dtypeOf(request.format), &buffer[i * elementSize]);
+      }
+      out.write(reinterpret_cast<const char *>(buffer.data()), n * elementSize);
+      fingerprint.add(buffer.data(), n * elementSize);
+      // Done with these source bytes: the packer's footprint stays one
+      // chunk, not the checkpoint (E2B's PLE table alone is 4.7 GB).
+      const uint64_t sourceSize = dtypeSize(info.dtype);
+      part.file->releasePages(info, begin * sourceSize,
+                              (begin + n) * sourceSize);
+    }
+  }
+}
+
+/// The shape of |request|'s packed tensor, or an error naming what does
+/// not fit.
+llvm::Expected<std::vector<uint64_t>>
+shapeOf(llvm::StringRef path, const PackedTensorRequest &request) {
+  auto fail = [&](const llvm::Twine &problem) {
+    return makeError(path + ": tensor '" + request.name + "' " + problem);
+  };
+  if (request.rows.empty())
+    return fail("has no source tensors");
+  std::vector<uint64_t> shape;
+  for (const CheckpointTensor &part : request.rows) {
+    const TensorInfo &info = *part.info;
+    if (!isFloatWeightDType(info.dtype))
+      return fail(llvm::formatv("has dtype {0}; only F32, F16 and BF16 can "
+                                "be packed",
+                                dtypeName(info.dtype)));
+    if (info.shape.empty())
+      return fail("has a scalar part");
+    if (shape.empty()) {
+      shape.assign(info.shape.begin(), info.shape.end());
+      continue;
+    }
+    if (!std::equal(shape.begin() + 1, shape.end(), info.shape.begin() + 1,
+                    info.shape.end()))
+      return fail("concatenates parts that differ in their trailing "
+                  "dimensions");
+    shape[0] += info.shape[0];
+  }
+  if (request.columnScale) {
+    const TensorInfo &info = *request.columnScale->info;
+    if (!isFloatWeightDType(info.dtype) || info.numElements() != shape.back())
+      return fail(
+          llvm::formatv("needs a column scale of {0} floats", shape.back()));
+  }
+  return shape;
 }
 
 } // namespace
@@ -67,27 +117,29 @@ packWeights(llvm::StringRef path,
   PackedWeights packed;
   // Directory size does not depend on the offsets it records.
   uint64_t directorySize = 0;
+  std::vector<std::vector<uint64_t>> shapes;
   for (const PackedTensorRequest &request : requests) {
-    if (!isFloatWeightDType(request.source.info->dtype))
-      return makeError(llvm::formatv("{0}: tensor '{1}' has dtype {2}; only "
-                                     "F32, F16 and BF16 can be packed",
-                                     path, request.name,
-                                     dtypeName(request.source.info->dtype)));
-    directorySize += 4 + request.name.size() + 4 + 4 +
-                     8 * request.source.info->shape.size() + 8 + 8;
+    auto shape = shapeOf(path, request);
+    if (!shape)
+      return shape.takeError();
+    directorySize +=
+        4 + request.name.size() + 4 + 4 + 8 * shape->size() + 8 + 8;
+    shapes.push_back(std::move(*shape));
   }
   uint64_t offset = alignUp(kHeaderSize + directorySize, kDataAlignment);
   const uint64_t dataOffset = offset;
   std::string directory;
-  for (const PackedTensorRequest &request : requests) {
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const PackedTensorRequest &request = requests[i];
     PackedTensor tensor;
     tensor.name = request.name;
     tensor.format = request.format;
-    tensor.shape.assign(request.source.info->shape.begin(),
-                        request.source.info->shape.end());
+    tensor.shape = shapes[i];
+    uint64_t count = 1;
+    for (uint64_t dim : tensor.shape)
+      count *= dim;
     tensor.offset = offset;
-    tensor.size =
-        request.source.info->numElements() * formatSize(request.format);
+    tensor.size = count * formatSize(request.format);
     offset = alignUp(offset + tensor.size, kTensorAlignment);
 
     append<uint32_t>(directory, uint32_t(tensor.name.size()));

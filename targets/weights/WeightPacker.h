@@ -15,6 +15,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,13 @@ namespace g4c {
 /// One tensor to pack: its name in the .g4w, its source, its format.
 struct PackedTensorRequest {
   std::string name;
-  CheckpointTensor source;
+  /// The tensor's rows: one checkpoint tensor, or several (same trailing
+  /// dimensions) concatenated along dimension 0 (fused projections).
+  std::vector<CheckpointTensor> rows;
   weightfile::Format format;
+  /// When set, every row is multiplied elementwise by this vector, as
+  /// large as the innermost dimension (a folded RMSNorm weight).
+  std::optional<CheckpointTensor> columnScale = std::nullopt;
 };
 
 /// Where a tensor landed in the .g4w (the generated code's constants).
@@ -43,7 +49,9 @@ struct PackedWeights {
 };
 
 /// Writes |requests| to |path| (through a temporary file renamed into place
-/// at the end). Source tensors must be F32, F16 or BF16.
+/// at the end). Source tensors must be F32, F16 or BF16; the rows of one
+/// request must agree in their trailing dimensions. Scaled values are
+/// computed in f32, then stored in the request's format.
 llvm::Expected<PackedWeights>
 packWeights(llvm::StringRef path,
             const std::vector<PackedTensorRequest> &requests);

@@ -10,19 +10,23 @@
 // PASSES: IR Dump After PlanMemoryPass
 // PASSES: IR Dump After LowerToKernelsPass
 // PASSES: IR Dump After CSE
+// PASSES: IR Dump After FuseProjectionsPass
 
 // From model ops to kernel calls: KV sharing resolved (layer 1's k weight
 // is gone), a ring of the window for the sliding layers, one RoPE table,
-// layer 1 reading layer 0's current K/V before layer 0's store.
+// layer 0's k, v (both @l0_k here) and q projections stacked into one
+// matmul, layer 1 reading layer 0's current K/V before layer 0's store.
 // CHECK: gemma.memory_plan = {{{.*}}kv_slots_per_layer = {layer0 = 2 : i64}
 // CHECK-SAME: scratch_bytes
 // CHECK: memref.global "private" constant @table_0 : memref<2xf64>
+// CHECK-NOT: @l1_k
+// CHECK: gemma.fused_weight @"l0_k+l0_k+q" : tensor<16x8xbf16> = concat [@l0_k, @l0_k, @q]
 // CHECK-NOT: @l1_k
 // CHECK-LABEL: func.func @decode
 // CHECK-SAME: (%[[W:.+]]: memref<?xi8>, %[[ARENA:.+]]: memref<?xi8>, %[[TOKENS:.+]]: memref<1xi32>, %[[START:.+]]: index, %[[LOGITS:.+]]: memref<1x16xf32>)
 // CHECK-SAME: attributes {g4k.entry}
 // CHECK: g4k.embed %[[TOKENS]]
-// CHECK: g4k.linear
+// CHECK: g4k.fused_linear {{.*}} : memref<1x8xf32>, memref<16x8xbf16> -> memref<1x4xf32>, memref<1x4xf32>, memref<1x8xf32>
 // CHECK: g4k.rope {{.*}} at %[[START]]
 // CHECK: g4k.attend {{.*}} fresh({{.*}}) {{.*}}window = 2
 // CHECK: g4k.attend {{.*}} fresh({{.*}}) {{.*}}window = 2

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Dialect/Gemma/IR/GemmaOps.h"
+#include "compiler/Dialect/Kernel/IR/KernelDialect.h"
 #include "compiler/Import/Importer.h"
 #include "compiler/Support/Error.h"
 #include "compiler/Support/OutputFile.h"
@@ -21,6 +22,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -91,6 +93,49 @@ llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
   });
 }
 
+/// The tensors the kernels of |module| read, in the module's order: plain
+/// checkpoint tensors and the fused weights the packer builds from them.
+llvm::Expected<std::vector<PackedTensorRequest>>
+weightRequests(mlir::ModuleOp module, const Checkpoint &checkpoint,
+               weightfile::Format format) {
+  llvm::StringSet<> read;
+  module->walk([&](kernel::WeightOp ref) { read.insert(ref.getName()); });
+  auto lookup = [&](llvm::StringRef name) -> llvm::Expected<CheckpointTensor> {
+    if (std::optional<CheckpointTensor> tensor = checkpoint.lookup(name))
+      return *tensor;
+    return makeError("weight '" + name + "' is not in the checkpoint");
+  };
+  std::vector<PackedTensorRequest> requests;
+  for (mlir::Operation &op : module.getBody()->getOperations()) {
+    if (auto weight = llvm::dyn_cast<gemma::WeightOp>(op)) {
+      if (!read.contains(weight.getSymName()))
+        continue;
+      auto tensor = lookup(weight.getSymName());
+      if (!tensor)
+        return tensor.takeError();
+      requests.push_back({weight.getSymName().str(), {*tensor}, format});
+    } else if (auto fused = llvm::dyn_cast<gemma::FusedWeightOp>(op)) {
+      if (!read.contains(fused.getSymName()))
+        continue;
+      PackedTensorRequest request{fused.getSymName().str(), {}, format};
+      for (auto part : fused.getParts().getAsRange<mlir::FlatSymbolRefAttr>()) {
+        auto tensor = lookup(part.getValue());
+        if (!tensor)
+          return tensor.takeError();
+        request.rows.push_back(*tensor);
+      }
+      if (fused.getScaledBy()) {
+        auto scale = lookup(*fused.getScaledBy());
+        if (!scale)
+          return scale.takeError();
+        request.columnScale = *scale;
+      }
+      requests.push_back(std::move(request));
+    }
+  }
+  return requests;
+}
+
 /// Everything after the checks: the files of OUT, written into |directory|.
 llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
                         weightfile::Format format) {
@@ -113,6 +158,9 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     return makeError(checkpoint.directory() +
                      ": import failed: " + diagnostics);
   G4cPipelineOptions pipelineOptions;
+  // Folding a norm weight into a projection rounds W diag(g) once more:
+  // exact enough in f32, an extra error in bf16.
+  pipelineOptions.foldNorms = format == weightfile::Format::F32;
   for (const std::string &pass : disabledPasses)
     if (!disableOptionalPass(pipelineOptions, pass))
       return makeError("--disable-pass: no optional pass '" + pass +
@@ -123,23 +171,16 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   if (failed(pm.run(**module)))
     return makeError("the g4c pipeline failed: " + diagnostics);
 
-  // Pack exactly the weights the planned module still references.
-  std::vector<PackedTensorRequest> requests;
-  for (auto weight : (*module)->getOps<gemma::WeightOp>()) {
-    std::optional<CheckpointTensor> tensor =
-        checkpoint.lookup(weight.getSymName());
-    if (!tensor)
-      return makeError("weight '" + weight.getSymName() +
-                       "' is not in the checkpoint");
-    requests.push_back({weight.getSymName().str(), *tensor, format});
-  }
+  auto requests = weightRequests(**module, checkpoint, format);
+  if (!requests)
+    return requests.takeError();
   auto path = [&](llvm::StringRef suffix) {
     llvm::SmallString<256> joined(directory);
     llvm::sys::path::append(joined, modelName + suffix);
     return std::string(joined);
   };
-  llvm::errs() << llvm::formatv("g4c: packing {0} weights\n", requests.size());
-  auto packed = packWeights(path(".g4w"), requests);
+  llvm::errs() << llvm::formatv("g4c: packing {0} weights\n", requests->size());
+  auto packed = packWeights(path(".g4w"), *requests);
   if (!packed)
     return packed.takeError();
 

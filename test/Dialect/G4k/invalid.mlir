@@ -86,3 +86,19 @@ func.func @negative_embed_out(%t: memref<2xi32>, %w: memref<8x8xbf16>, %x: memre
   g4k.embed %t, %w -> %x {scale = 2.0 : f64} : memref<2xi32>, memref<8x8xbf16> -> memref<3x8xf32>
   return
 }
+
+// -----
+
+func.func @negative_fused_linear_widths(%x: memref<2x8xf32>, %w: memref<12x8xbf16>, %a: memref<2x4xf32>, %b: memref<2x4xf32>) {
+  // expected-error @+1 {{expected two or more outputs whose widths sum to the 12 weight rows, got 8}}
+  g4k.fused_linear %x, %w -> %a, %b : memref<2x8xf32>, memref<12x8xbf16> -> memref<2x4xf32>, memref<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @negative_fused_linear_rows(%x: memref<2x8xf32>, %w: memref<8x8xbf16>, %a: memref<2x4xf32>, %b: memref<3x4xf32>) {
+  // expected-error @+1 {{expected outputs of 2 rows, got 'memref<3x4xf32>'}}
+  g4k.fused_linear %x, %w -> %a, %b : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x4xf32>, memref<3x4xf32>
+  return
+}

@@ -6,6 +6,7 @@
 // CHECK: g4k.weight @w : memref<8x8xbf16>
 // CHECK: g4k.embed %{{.+}}, %{{.+}} -> %{{.+}} {scale = 2.000000e+00 : f64} : memref<2xi32>, memref<8x8xbf16> -> memref<2x8xf32>
 // CHECK: g4k.linear %{{.+}}, %{{.+}} -> %{{.+}} : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x8xf32>
+// CHECK: g4k.fused_linear %{{.+}}, %{{.+}} -> %{{.+}}, %{{.+}} : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x4xf32>, memref<2x4xf32>
 // CHECK: g4k.rms_norm %{{.+}} weight(%{{.+}} : memref<4xbf16>) -> %{{.+}} {epsilon = 9.9999999999999995E-7 : f64} : memref<2x2x4xf32> -> memref<2x2x4xf32>
 // CHECK: g4k.rms_norm %{{.+}} -> %{{.+}} {epsilon = 9.9999999999999995E-7 : f64} : memref<2x8xf32> -> memref<2x8xf32>
 // CHECK: g4k.rope_frequencies -> %{{.+}} {head_dim = 4 : i64, theta = 1.000000e+04 : f64} : memref<2xf64>
@@ -26,6 +27,7 @@ module {
     %w = g4k.weight @w : memref<8x8xbf16>
     g4k.embed %tokens, %w -> %x {scale = 2.0 : f64} : memref<2xi32>, memref<8x8xbf16> -> memref<2x8xf32>
     g4k.linear %x, %w -> %y : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x8xf32>
+    g4k.fused_linear %x, %w -> %u, %u : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x4xf32>, memref<2x4xf32>
     g4k.rms_norm %h weight(%n : memref<4xbf16>) -> %h {epsilon = 1.0e-6 : f64} : memref<2x2x4xf32> -> memref<2x2x4xf32>
     g4k.rms_norm %x -> %y {epsilon = 1.0e-6 : f64} : memref<2x8xf32> -> memref<2x8xf32>
     g4k.rope_frequencies -> %f {theta = 1.0e4 : f64, head_dim = 4 : i64} : memref<2xf64>

@@ -347,3 +347,54 @@ func.func @negative_kv_store_slots(%kv: tensor<2x5x1x16xf32>, %s: index) {
   gemma.kv_store %kv at %s {layer = 0 : i64, cache_slots = -1 : i64} : tensor<2x5x1x16xf32>
   return
 }
+
+// -----
+
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  // expected-error @+1 {{expected 9 rows from the parts, got 8}}
+  gemma.fused_weight @kk : tensor<9x8xbf16> = concat [@k, @k]
+}
+
+// -----
+
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  gemma.weight @o : tensor<8x4xbf16> = "o" in "m.safetensors"
+  // expected-error @+1 {{expected parts of 8 columns, got 'tensor<8x4xbf16>' for 'o'}}
+  gemma.fused_weight @ko : tensor<12x8xbf16> = concat [@k, @o]
+}
+
+// -----
+
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  // expected-error @+1 {{part 'nothing' does not name a gemma.weight}}
+  gemma.fused_weight @kn : tensor<8x8xbf16> = concat [@k, @nothing]
+}
+
+// -----
+
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  gemma.weight @g : tensor<4xbf16> = "g" in "m.safetensors"
+  // expected-error @+1 {{expected a scale of 8 values, got 'tensor<4xbf16>'}}
+  gemma.fused_weight @kg : tensor<4x8xf32> = concat [@k] scaled_by @g
+}
+
+// -----
+
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  gemma.weight @g : tensor<8xbf16> = "g" in "m.safetensors"
+  // expected-error @+1 {{expected f32 (scaled values are computed in f32)}}
+  gemma.fused_weight @kg : tensor<4x8xbf16> = concat [@k] scaled_by @g
+}
+
+// -----
+
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  // expected-error @+1 {{expected the parts' element type 'bf16'}}
+  gemma.fused_weight @k32 : tensor<4x8xf32> = concat [@k]
+}

@@ -112,3 +112,16 @@ func.func @specialised_attention(%a: tensor<5x64xf32>, %s: index, %f: tensor<8xf
   %kv2 = gemma.kv_projection %a at %s k(%k : tensor<16x64xbf16>) k_norm(%n : tensor<16xbf16>) rope(%f : tensor<8xf64>) {layer = 1 : i64, k_eq_v = true} : tensor<5x64xf32> -> tensor<2x5x1x16xf32>
   return %y : tensor<5x64xf32>
 }
+
+// -----
+
+// CHECK-LABEL: module
+// CHECK: gemma.fused_weight @"k+v*g" : tensor<8x8xf32> = concat [@k, @v] scaled_by @g
+// CHECK: gemma.fused_weight @"k+v" : tensor<8x8xbf16> = concat [@k, @v]
+module {
+  gemma.weight @k : tensor<4x8xbf16> = "k" in "m.safetensors"
+  gemma.weight @v : tensor<4x8xbf16> = "v" in "m.safetensors"
+  gemma.weight @g : tensor<8xbf16> = "g" in "m.safetensors"
+  gemma.fused_weight @"k+v*g" : tensor<8x8xf32> = concat [@k, @v] scaled_by @g
+  gemma.fused_weight @"k+v" : tensor<8x8xbf16> = concat [@k, @v]
+}

@@ -31,7 +31,8 @@ std::vector<PackedTensorRequest> requestsFor(const Checkpoint &checkpoint) {
   for (const auto &[name, tensor] : checkpoint.allTensors()) {
     // Alternate formats so both conversions are exercised.
     requests.push_back(
-        {name, tensor,
+        {name,
+         {tensor},
          toF32 ? weightfile::Format::F32 : weightfile::Format::BF16});
     toF32 = !toF32;
   }
@@ -82,7 +83,7 @@ TEST(WeightPacker, LayoutAndValuesThroughTheRuntimeMapping) {
   EXPECT_EQ(packed.result.tensors.front().offset % 4096, 0u);
   for (size_t i = 0; i < packed.requests.size(); ++i) {
     const PackedTensor &tensor = packed.result.tensors[i];
-    const CheckpointTensor &source = packed.requests[i].source;
+    const CheckpointTensor &source = packed.requests[i].rows.front();
     ASSERT_EQ(tensor.offset % 64, 0u) << tensor.name;
     ASSERT_LE(tensor.offset + tensor.size, weights.size);
     const uint64_t count = source.info->numElements();
@@ -115,7 +116,7 @@ TEST(WeightPacker, F32ToBf16RoundsToNearestEven) {
   auto norm = (*opened)->lookup("norm.weight");
   ASSERT_TRUE(norm);
   auto packed = packWeights(dir.file("w.g4w"),
-                            {{"norm", *norm, weightfile::Format::BF16}});
+                            {{"norm", {*norm}, weightfile::Format::BF16}});
   ASSERT_TRUE(bool(packed));
   auto file = llvm::MemoryBuffer::getFile(dir.file("w.g4w"));
   ASSERT_TRUE(bool(file));
@@ -206,6 +207,60 @@ TEST(WeightPacker, RuntimeWrapsLinkedImages) {
   EXPECT_NE(std::string(error.message).find("misaligned"), std::string::npos);
 }
 
+TEST(WeightPacker, ConcatenatesRowsAndScalesColumns) {
+  // A fused projection: layer 0's q (32 rows) and k (16 rows) of 64 columns,
+  // each column times the input norm's weight.
+  TempDir dir;
+  auto checkpoint = Checkpoint::open(generate(dir, "tiny-e2b", DType::BF16));
+  ASSERT_TRUE(bool(checkpoint));
+  auto q = (*checkpoint)->lookup("layers.0.self_attn.q_proj.weight");
+  auto k = (*checkpoint)->lookup("layers.0.self_attn.k_proj.weight");
+  auto norm = (*checkpoint)->lookup("layers.0.input_layernorm.weight");
+  ASSERT_TRUE(q && k && norm);
+  std::string path = dir.file("fused.g4w");
+  auto packed =
+      packWeights(path, {{"qk", {*q, *k}, weightfile::Format::F32, *norm}});
+  ASSERT_TRUE(bool(packed)) << llvm::toString(packed.takeError());
+  const PackedTensor &tensor = packed->tensors.front();
+  EXPECT_EQ(tensor.shape, (std::vector<uint64_t>{48, 64}));
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  ASSERT_TRUE(bool(buffer));
+  auto bf16At = [](const CheckpointTensor &t, uint64_t i) {
+    uint16_t bits;
+    std::memcpy(&bits, t.data().data() + 2 * i, 2);
+    return bf16ToFloat(bits);
+  };
+  for (uint64_t row : {0, 31, 32, 47})
+    for (uint64_t column : {0, 5, 63}) {
+      float expected = (row < 32 ? bf16At(*q, row * 64 + column)
+                                 : bf16At(*k, (row - 32) * 64 + column)) *
+                       bf16At(*norm, column);
+      float actual;
+      std::memcpy(&actual,
+                  (*buffer)->getBufferStart() + tensor.offset +
+                      4 * (row * 64 + column),
+                  4);
+      EXPECT_EQ(actual, expected) << row << ", " << column;
+    }
+
+  // Parts must agree in their trailing dimensions; the scale must fit.
+  auto o = (*checkpoint)->lookup("layers.0.self_attn.o_proj.weight");
+  auto mismatched = packWeights(dir.file("bad.g4w"),
+                                {{"qo", {*q, *o}, weightfile::Format::F32}});
+  ASSERT_FALSE(bool(mismatched));
+  EXPECT_NE(llvm::toString(mismatched.takeError())
+                .find("tensor 'qo' concatenates parts that differ"),
+            std::string::npos);
+  auto qNorm = (*checkpoint)->lookup("layers.0.self_attn.q_norm.weight");
+  auto badScale = packWeights(dir.file("bad.g4w"),
+                              {{"q", {*q}, weightfile::Format::F32, *qNorm}});
+  ASSERT_FALSE(bool(badScale));
+  EXPECT_NE(llvm::toString(badScale.takeError())
+                .find("tensor 'q' needs a column scale of 64 floats"),
+            std::string::npos);
+  EXPECT_FALSE(llvm::sys::fs::exists(dir.file("bad.g4w")));
+}
+
 TEST(WeightPacker, RejectsIntegerTensors) {
   TempDir dir;
   std::string path = dir.file("int.safetensors");
@@ -218,7 +273,7 @@ TEST(WeightPacker, RejectsIntegerTensors) {
   ASSERT_TRUE(bool(file));
   CheckpointTensor tensor{&(*file)->tensors()[0], file->get()};
   auto packed = packWeights(dir.file("x.g4w"),
-                            {{"ids", tensor, weightfile::Format::F32}});
+                            {{"ids", {tensor}, weightfile::Format::F32}});
   ASSERT_FALSE(bool(packed));
   EXPECT_NE(llvm::toString(packed.takeError())
                 .find("tensor 'ids' has dtype I32; only F32, F16 and BF16"),

@@ -67,6 +67,54 @@ WeightRefOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 }
 
 //===----------------------------------------------------------------------===//
+// FusedWeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+FusedWeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto type = cast<RankedTensorType>(getType());
+  if (type.getRank() != 2)
+    return emitOpError("expected a [rows, columns] type, got ") << type;
+  int64_t rows = 0;
+  Type element;
+  for (auto part : getParts().getAsRange<FlatSymbolRefAttr>()) {
+    auto weight = symbolTable.lookupNearestSymbolFrom<WeightOp>(*this, part);
+    if (!weight)
+      return emitOpError("part '")
+             << part.getValue() << "' does not name a gemma.weight";
+    auto partType = cast<RankedTensorType>(weight.getType());
+    if (partType.getRank() != 2 || partType.getShape()[1] != type.getShape()[1])
+      return emitOpError("expected parts of ")
+             << type.getShape()[1] << " columns, got " << partType << " for '"
+             << part.getValue() << "'";
+    if (element && element != partType.getElementType())
+      return emitOpError("expected parts of one element type");
+    element = partType.getElementType();
+    rows += partType.getShape()[0];
+  }
+  if (rows != type.getShape()[0])
+    return emitOpError("expected ")
+           << type.getShape()[0] << " rows from the parts, got " << rows;
+  if (!getScaledBy()) {
+    if (element != type.getElementType())
+      return emitOpError("expected the parts' element type ") << element;
+    return success();
+  }
+  auto scale =
+      symbolTable.lookupNearestSymbolFrom<WeightOp>(*this, getScaledByAttr());
+  if (!scale)
+    return emitOpError("scaled_by '")
+           << *getScaledBy() << "' does not name a gemma.weight";
+  auto scaleType = cast<RankedTensorType>(scale.getType());
+  if (scaleType.getRank() != 1 || scaleType.getShape()[0] != type.getShape()[1])
+    return emitOpError("expected a scale of ")
+           << type.getShape()[1] << " values, got " << scaleType;
+  if (!type.getElementType().isF32())
+    return emitOpError("expected f32 (scaled values are computed in f32)");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // EmbedOp
 //===----------------------------------------------------------------------===//
 

@@ -45,6 +45,36 @@ def Gemma_WeightOp : Gemma_Op<"weight", [Symbol]> {
 }
 
 //===----------------------------------------------------------------------===//
+// FusedWeightOp
+//===----------------------------------------------------------------------===//
+
+def Gemma_FusedWeightOp : Gemma_Op<"fused_weight",
+    [Symbol, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "a weight the packer builds from checkpoint tensors";
+  let description = [{
+    The rows of the `gemma.weight`s `parts` stacked in order ([sum of
+    rows, columns]), each column multiplied by the vector `scaled_by` when
+    given (a folded RMSNorm weight; the type is then f32, the product's
+    precision before packing). Made by `g4c-fuse-projections`; the packer
+    computes it while streaming the parts.
+
+    ```mlir
+    gemma.fused_weight @"layers.0.qkv" : tensor<64x64xf32>
+        = concat [@layers.0.k, @layers.0.v, @layers.0.q]
+          scaled_by @layers.0.input_layernorm.weight
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<Gemma_WeightTensor>:$type,
+                       FlatSymbolRefArrayAttr:$parts,
+                       OptionalAttr<FlatSymbolRefAttr>:$scaled_by);
+  let assemblyFormat = [{
+    $sym_name `:` $type `=` `concat` $parts (`scaled_by` $scaled_by^)?
+    attr-dict
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // WeightRefOp
 //===----------------------------------------------------------------------===//
 

@@ -80,6 +80,30 @@ LogicalResult LinearOp::verify() {
   return expectShape(*this, "y", getY(), {rows, w[0]});
 }
 
+LogicalResult FusedLinearOp::verify() {
+  if (failed(expectStatic(*this)))
+    return failure();
+  ArrayRef<int64_t> w = shapeOf(getW());
+  if (w.size() != 2)
+    return emitOpError("expected an [out, in] weight, got ") << typeOf(getW());
+  if (shapeOf(getX()).back() != w[1])
+    return emitOpError("expected x rows of ")
+           << w[1] << " values, got " << typeOf(getX());
+  const int64_t rows = typeOf(getX()).getNumElements() / w[1];
+  int64_t total = 0;
+  for (Value y : getYs()) {
+    ArrayRef<int64_t> shape = shapeOf(y);
+    if (shape.size() != 2 || shape[0] != rows)
+      return emitOpError("expected outputs of ")
+             << rows << " rows, got " << typeOf(y);
+    total += shape[1];
+  }
+  if (getYs().size() < 2 || total != w[0])
+    return emitOpError("expected two or more outputs whose widths sum to the ")
+           << w[0] << " weight rows, got " << total;
+  return success();
+}
+
 LogicalResult RMSNormOp::verify() {
   if (failed(expectStatic(*this)))
     return failure();

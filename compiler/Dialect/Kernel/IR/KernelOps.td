@@ -33,6 +33,12 @@ class G4k_Op<string mnemonic, list<Trait> traits = []>
 def G4k_F32Buffer : MemRefOf<[F32]>;
 def G4k_WeightBuffer : MemRefOf<[F32, F16, BF16]>;
 
+// Operand roles: what a kernel reads, writes, or both (in place). Passes
+// reason about the arena through these effects (g4c-fuse-projections).
+class G4k_In<Constraint type> : Arg<type, "read", [MemRead]>;
+class G4k_Out<Constraint type> : Arg<type, "written", [MemWrite]>;
+class G4k_InOut<Constraint type> : Arg<type, "read and written", [MemRead, MemWrite]>;
+
 def G4k_WeightOp : G4k_Op<"weight", [Pure]> {
   let summary = "a packed weight, by its gemma.weight symbol";
   let description = [{
@@ -51,8 +57,8 @@ def G4k_WeightOp : G4k_Op<"weight", [Pure]> {
 
 def G4k_EmbedOp : G4k_Op<"embed"> {
   let summary = "out[t] = table[tokens[t]] * scale";
-  let arguments = (ins MemRefOf<[I32]>:$tokens, G4k_WeightBuffer:$table,
-                       G4k_F32Buffer:$out, F64Attr:$scale);
+  let arguments = (ins G4k_In<MemRefOf<[I32]>>:$tokens, G4k_In<G4k_WeightBuffer>:$table,
+                       G4k_Out<G4k_F32Buffer>:$out, F64Attr:$scale);
   let assemblyFormat = [{
     $tokens `,` $table `->` $out attr-dict `:` type($tokens) `,` type($table)
     `->` type($out)
@@ -71,18 +77,40 @@ def G4k_LinearOp : G4k_Op<"linear"> {
     g4k.linear %x, %w -> %y : memref<3x64xf32>, memref<32x64xbf16> -> memref<3x32xf32>
     ```
   }];
-  let arguments = (ins G4k_F32Buffer:$x, G4k_WeightBuffer:$w,
-                       G4k_F32Buffer:$y);
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$x, G4k_In<G4k_WeightBuffer>:$w,
+                       G4k_Out<G4k_F32Buffer>:$y);
   let assemblyFormat = [{
     $x `,` $w `->` $y attr-dict `:` type($x) `,` type($w) `->` type($y)
   }];
   let hasVerifier = 1;
 }
 
+def G4k_FusedLinearOp : G4k_Op<"fused_linear"> {
+  let summary = "several linears of one input through one stacked weight";
+  let description = [{
+    `w` stacks the weights of the outputs along its rows ([sum of widths,
+    in]); `ys[i]` ([rows, width_i]) receives `x @ w[rows of i]^T`. One call
+    streams the whole stacked weight once (g4c-fuse-projections: q|k|v,
+    gate|up).
+
+    ```mlir
+    g4k.fused_linear %x, %w -> %k, %v, %q
+        : memref<3x64xf32>, memref<64x64xf32>
+        -> memref<3x16xf32>, memref<3x16xf32>, memref<3x32xf32>
+    ```
+  }];
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$x, G4k_In<G4k_WeightBuffer>:$w,
+                       G4k_Out<Variadic<G4k_F32Buffer>>:$ys);
+  let assemblyFormat = [{
+    $x `,` $w `->` $ys attr-dict `:` type($x) `,` type($w) `->` type($ys)
+  }];
+  let hasVerifier = 1;
+}
+
 def G4k_RMSNormOp : G4k_Op<"rms_norm"> {
   let summary = "RMSNorm of every row (innermost dimension), optional weight";
-  let arguments = (ins G4k_F32Buffer:$x, Optional<G4k_WeightBuffer>:$weight,
-                       G4k_F32Buffer:$y, F64Attr:$epsilon);
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$x, G4k_In<Optional<G4k_WeightBuffer>>:$weight,
+                       G4k_Out<G4k_F32Buffer>:$y, F64Attr:$epsilon);
   let assemblyFormat = [{
     $x (`weight` `(` $weight^ `:` type($weight) `)`)? `->` $y attr-dict
     `:` type($x) `->` type($y)
@@ -92,7 +120,7 @@ def G4k_RMSNormOp : G4k_Op<"rms_norm"> {
 
 def G4k_RopeFrequenciesOp : G4k_Op<"rope_frequencies"> {
   let summary = "out[j] = theta^(-2j / head_dim), computed at run time";
-  let arguments = (ins MemRefOf<[F64]>:$out, F64Attr:$theta, I64Attr:$head_dim);
+  let arguments = (ins G4k_Out<MemRefOf<[F64]>>:$out, F64Attr:$theta, I64Attr:$head_dim);
   let assemblyFormat = "`->` $out attr-dict `:` type($out)";
 }
 
@@ -102,7 +130,7 @@ def G4k_RopeOp : G4k_Op<"rope"> {
     `x` is [T, heads, head_dim]; the first `frequencies` pairs (j, j +
     head_dim / 2) of every head rotate by `(start + t) * frequencies[j]`.
   }];
-  let arguments = (ins G4k_F32Buffer:$x, MemRefOf<[F64]>:$frequencies,
+  let arguments = (ins G4k_InOut<G4k_F32Buffer>:$x, G4k_In<MemRefOf<[F64]>>:$frequencies,
                        Index:$start);
   let assemblyFormat = [{
     $x `,` $frequencies `at` $start attr-dict `:` type($x) `,`
@@ -122,11 +150,11 @@ def G4k_AttendOp : G4k_Op<"attend", [AttrSizedOperandSegments]> {
     for every position otherwise. GQA, scaling 1.0. `scores` is scratch of
     at least slots + T floats. `out` is [T, heads, head_dim].
   }];
-  let arguments = (ins G4k_F32Buffer:$q, G4k_F32Buffer:$k_cache,
-                       G4k_F32Buffer:$v_cache,
-                       Optional<G4k_F32Buffer>:$fresh_k,
-                       Optional<G4k_F32Buffer>:$fresh_v,
-                       G4k_F32Buffer:$scores, G4k_F32Buffer:$out,
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$q, G4k_In<G4k_F32Buffer>:$k_cache,
+                       G4k_In<G4k_F32Buffer>:$v_cache,
+                       G4k_In<Optional<G4k_F32Buffer>>:$fresh_k,
+                       G4k_In<Optional<G4k_F32Buffer>>:$fresh_v,
+                       G4k_InOut<G4k_F32Buffer>:$scores, G4k_Out<G4k_F32Buffer>:$out,
                        Index:$start, I64Attr:$window);
   let assemblyFormat = [{
     $q `,` $k_cache `,` $v_cache (`fresh` `(` $fresh_k^ `,` $fresh_v `:`
@@ -140,8 +168,8 @@ def G4k_AttendOp : G4k_Op<"attend", [AttrSizedOperandSegments]> {
 def G4k_KvStoreOp : G4k_Op<"kv_store",
     [AllTypesMatch<["k", "v"]>, AllTypesMatch<["k_cache", "v_cache"]>]> {
   let summary = "write positions start + t into slot (start + t) % slots";
-  let arguments = (ins G4k_F32Buffer:$k, G4k_F32Buffer:$v,
-                       G4k_F32Buffer:$k_cache, G4k_F32Buffer:$v_cache,
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$k, G4k_In<G4k_F32Buffer>:$v,
+                       G4k_Out<G4k_F32Buffer>:$k_cache, G4k_Out<G4k_F32Buffer>:$v_cache,
                        Index:$start);
   let assemblyFormat = [{
     $k `,` $v `at` $start `->` $k_cache `,` $v_cache attr-dict `:` type($k)
@@ -152,7 +180,7 @@ def G4k_KvStoreOp : G4k_Op<"kv_store",
 
 def G4k_CopyOp : G4k_Op<"copy"> {
   let summary = "y = x (same number of elements)";
-  let arguments = (ins G4k_F32Buffer:$x, G4k_F32Buffer:$y);
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$x, G4k_Out<G4k_F32Buffer>:$y);
   let assemblyFormat = "$x `->` $y attr-dict `:` type($x) `->` type($y)";
 }
 
@@ -162,8 +190,8 @@ def G4k_GeluGateOp : G4k_Op<"gelu_gate"> {
     All three are [T, N]; `gate` and `up` may be strided views (the halves
     of a fused gate|up product, a layer's slice of the per-layer inputs).
   }];
-  let arguments = (ins G4k_F32Buffer:$gate, G4k_F32Buffer:$up,
-                       G4k_F32Buffer:$out);
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$gate, G4k_In<G4k_F32Buffer>:$up,
+                       G4k_Out<G4k_F32Buffer>:$out);
   let assemblyFormat = [{
     $gate `,` $up `->` $out attr-dict `:` type($gate) `,` type($up) `->`
     type($out)
@@ -173,14 +201,14 @@ def G4k_GeluGateOp : G4k_Op<"gelu_gate"> {
 
 def G4k_AddOp : G4k_Op<"add", [AllTypesMatch<["a", "b", "out"]>]> {
   let summary = "out = a + b";
-  let arguments = (ins G4k_F32Buffer:$a, G4k_F32Buffer:$b, G4k_F32Buffer:$out);
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$a, G4k_In<G4k_F32Buffer>:$b, G4k_Out<G4k_F32Buffer>:$out);
   let assemblyFormat = "$a `,` $b `->` $out attr-dict `:` type($out)";
 }
 
 def G4k_ScaleOp : G4k_Op<"scale", [AllTypesMatch<["x", "out"]>]> {
   let summary = "out = x * scalar[0]";
-  let arguments = (ins G4k_F32Buffer:$x, G4k_WeightBuffer:$scalar,
-                       G4k_F32Buffer:$out);
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$x, G4k_In<G4k_WeightBuffer>:$scalar,
+                       G4k_Out<G4k_F32Buffer>:$out);
   let assemblyFormat = [{
     $x `,` $scalar `->` $out attr-dict `:` type($scalar) `,` type($out)
   }];
@@ -188,7 +216,7 @@ def G4k_ScaleOp : G4k_Op<"scale", [AllTypesMatch<["x", "out"]>]> {
 
 def G4k_SoftcapOp : G4k_Op<"softcap"> {
   let summary = "x = cap * tanh(x / cap) in place";
-  let arguments = (ins G4k_F32Buffer:$x, F64Attr:$cap);
+  let arguments = (ins G4k_InOut<G4k_F32Buffer>:$x, F64Attr:$cap);
   let assemblyFormat = "$x attr-dict `:` type($x)";
 }
 
@@ -204,9 +232,9 @@ def G4k_PleCombineOp : G4k_Op<"ple_combine"> {
     `out` are [T, n, P], `table` [rows, L * P] with first_layer + n <= L,
     `norm` [P].
   }];
-  let arguments = (ins MemRefOf<[I32]>:$tokens, G4k_WeightBuffer:$table,
-                       G4k_F32Buffer:$projected, G4k_WeightBuffer:$norm,
-                       G4k_F32Buffer:$out, F64Attr:$table_scale,
+  let arguments = (ins G4k_In<MemRefOf<[I32]>>:$tokens, G4k_In<G4k_WeightBuffer>:$table,
+                       G4k_In<G4k_F32Buffer>:$projected, G4k_In<G4k_WeightBuffer>:$norm,
+                       G4k_Out<G4k_F32Buffer>:$out, F64Attr:$table_scale,
                        F64Attr:$context_scale, F64Attr:$epsilon,
                        DefaultValuedAttr<I64Attr, "0">:$first_layer);
   let assemblyFormat = [{
@@ -219,11 +247,11 @@ def G4k_PleCombineOp : G4k_Op<"ple_combine"> {
 
 def G4k_MoEOp : G4k_Op<"moe", [AllTypesMatch<["x", "router_input", "out"]>]> {
   let summary = "router, top-k expert gather and weighted sum (§2.6)";
-  let arguments = (ins G4k_F32Buffer:$x, G4k_F32Buffer:$router_input,
-                       G4k_WeightBuffer:$router, G4k_WeightBuffer:$router_scale,
-                       G4k_WeightBuffer:$per_expert_scale,
-                       G4k_WeightBuffer:$gate_up, G4k_WeightBuffer:$down,
-                       G4k_F32Buffer:$scratch, G4k_F32Buffer:$out,
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$x, G4k_In<G4k_F32Buffer>:$router_input,
+                       G4k_In<G4k_WeightBuffer>:$router, G4k_In<G4k_WeightBuffer>:$router_scale,
+                       G4k_In<G4k_WeightBuffer>:$per_expert_scale,
+                       G4k_In<G4k_WeightBuffer>:$gate_up, G4k_In<G4k_WeightBuffer>:$down,
+                       G4k_InOut<G4k_F32Buffer>:$scratch, G4k_Out<G4k_F32Buffer>:$out,
                        I64Attr:$top_k, F64Attr:$epsilon);
   let assemblyFormat = [{
     $x `,` $router_input `router` `(` $router `,` $router_scale `,`
