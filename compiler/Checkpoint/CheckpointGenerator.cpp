@@ -217,8 +217,7 @@ Error generateCheckpoint(const GeneratorOptions &options,
   }
   llvm::SmallString<256> temporary;
   // Same parent directory as the output, so the final rename is atomic.
-  if (std::error_code error =
-          llvm::sys::fs::createUniqueDirectory(out + ".partial", temporary))
+  if (std::error_code error = createPartialDirectory(out, temporary))
     return makeError(out +
                      ": cannot create a temporary directory beside "
                      "it: " +

@@ -45,4 +45,14 @@ llvm::Error writeFileAtomically(llvm::StringRef path, FileWriter write) {
   return error;
 }
 
+std::error_code createPartialDirectory(llvm::StringRef path,
+                                       llvm::SmallVectorImpl<char> &result) {
+  // A relative model would be placed in the temporary directory.
+  llvm::SmallString<256> model(path);
+  model += ".partial";
+  if (std::error_code error = llvm::sys::fs::make_absolute(model))
+    return error;
+  return llvm::sys::fs::createUniqueDirectory(model, result);
+}
+
 } // namespace g4c

@@ -28,6 +28,12 @@ llvm::Error writeFile(llvm::StringRef path, FileWriter write);
 /// on failure ("PATH: cannot rename into place: ...").
 llvm::Error writeFileAtomically(llvm::StringRef path, FileWriter write);
 
+/// Creates a new, uniquely named directory "|path|.partial-XXXXXX" beside
+/// |path| (on its file system, so that it can be renamed to |path|) and
+/// returns its absolute name in |result|.
+std::error_code createPartialDirectory(llvm::StringRef path,
+                                       llvm::SmallVectorImpl<char> &result);
+
 } // namespace g4c
 
 #endif // G4C_SUPPORT_OUTPUTFILE_H

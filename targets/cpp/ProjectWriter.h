@@ -1,8 +1,8 @@
 //===- ProjectWriter.h - the build around emitted C++ -----------*- C++ -*-===//
 //
-// Part of g4c. The files `g4c compile` writes beside NAME.h / NAME.cc: a
-// command-line runner NAME-run and a CMakeLists.txt that builds it against
-// the g4c runtime with no further arguments.
+// Part of g4c. The files `g4c compile` writes beside NAME.h / NAME.cc: the
+// programs NAME-run (token ids) and NAME-chat (text) and a CMakeLists.txt
+// that builds them against the g4c runtime with no further arguments.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +19,14 @@ namespace g4c {
 /// NAME-run.cc: `NAME-run [--weights F] --tokens IDS [--steps N]
 /// [--prefill-chunk K] [--dump-logits F.npy]`.
 std::string runnerSource(llvm::StringRef name);
+
+/// NAME-chat.cc: text in, streamed text out (tokenizer, chat template,
+/// sampler); the program `g4c run` runs.
+std::string chatSource(llvm::StringRef name);
+
+/// |text| with every @NAME@ replaced by |name| and @UPPER@ by its upper
+/// case (the code templates of the C++ backend).
+std::string instantiateTemplate(llvm::StringRef text, llvm::StringRef name);
 
 /// CMakeLists.txt building NAME-run from NAME.cc (and NAME_weights.cc with
 /// |linkWeights|) and the runtime at |runtimeDirectory| (default: the

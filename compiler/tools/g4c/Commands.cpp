@@ -18,6 +18,7 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
       {&inspectCommand, runInspect},
       {&makeCheckpointCommand, runMakeCheckpoint},
       {&referenceCommand, runReference},
+      {&runCommand, runRun},
       {&tokenizeCommand, runTokenize},
   };
   return commands;
@@ -25,8 +26,9 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
 
 llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
   static const llvm::cl::OptionCategory *categories[] = {
-      &compileCategory, &importCategory, &inspectCategory,
-      &makeCheckpointCategory, &referenceCategory, &tokenizeCategory};
+      &compileCategory,        &importCategory,    &inspectCategory,
+      &makeCheckpointCategory, &referenceCategory, &runCategory,
+      &tokenizeCategory};
   return categories;
 }
 

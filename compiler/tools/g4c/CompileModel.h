@@ -1,0 +1,49 @@
+//===- CompileModel.h - checkpoint to a compiled model directory -*- C++
+//-*-===//
+//
+// Part of g4c. The compilation `g4c compile` and `g4c run` share: a
+// validated checkpoint in, a directory with NAME.h / NAME.cc / NAME.g4w /
+// NAME.g4t and the programs' sources and CMakeLists.txt out.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_TOOLS_G4C_COMPILEMODEL_H
+#define G4C_TOOLS_G4C_COMPILEMODEL_H
+
+#include "compiler/Checkpoint/Checkpoint.h"
+#include "runtime/src/weight_file_format.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace g4c {
+
+struct CompileSettings {
+  std::string name = "model"; ///< a C identifier
+  weightfile::Format format = weightfile::Format::BF16;
+  int64_t contextLength = 0; ///< 0: min(4096, max_position_embeddings)
+  int64_t prefillChunk = 8;
+  bool linkWeights = false;
+  std::vector<std::string> disabledPasses;
+  /// Where the memory plan is reported (null: stdout).
+  llvm::raw_ostream *report = nullptr;
+};
+
+/// Whether |text| is a C identifier.
+bool isIdentifier(llvm::StringRef text);
+
+/// "f32" or "bf16", or an error naming --weights.
+llvm::Expected<weightfile::Format> parseWeightFormat(llvm::StringRef text);
+
+/// Compiles |checkpoint| into |out|, which must not exist or be empty:
+/// built in a temporary directory beside it and renamed into place, so a
+/// failure leaves nothing behind. Prints progress and the memory plan.
+llvm::Error compileCheckpoint(const Checkpoint &checkpoint, llvm::StringRef out,
+                              const CompileSettings &settings);
+
+} // namespace g4c
+
+#endif // G4C_TOOLS_G4C_COMPILEMODEL_H
