@@ -407,10 +407,16 @@ g4_status g4_tokenizer_encode(const g4_tokenizer *tokenizer, const char *text,
   encoder.capacity = capacity;
   encoder.error = out_error;
   const auto *bytes = reinterpret_cast<const uint8_t *>(text);
+  // The bytes an added token can start with: most text skips the trie.
+  bool starts[256] = {};
+  for (uint32_t child = encoder.t.trie[0].firstChild; child;
+       child = encoder.t.trie[child].nextSibling)
+    starts[encoder.t.trie[child].byte] = true;
   size_t begin = 0;
   for (size_t i = 0; i < length;) {
     int32_t token = -1;
-    size_t matched = matchAdded(encoder.t, bytes, length, i, &token);
+    size_t matched =
+        starts[bytes[i]] ? matchAdded(encoder.t, bytes, length, i, &token) : 0;
     if (!matched) {
       ++i;
       continue;

@@ -46,6 +46,12 @@ for run in 1 2; do
 done
 cmp -s seed1.txt seed2.txt || fail "the same seed gave different text"
 
+# Interactive chat: two turns, one KV cache, a speed report per turn.
+printf 'hello there\nand again\n' |
+  "$g4c" run ckpt --interactive --max-tokens 6 --seed 3 --cache-dir cache \
+    > chat.txt 2> chat.err || fail "interactive chat failed"
+[[ $(grep -c "tok/s" chat.err) == 2 ]] || fail "expected two turns: $(cat chat.err)"
+
 mkdir no-tokenizer && cp ckpt/config.json ckpt/*.safetensors no-tokenizer/
 if "$g4c" run no-tokenizer --prompt x --cache-dir cache 2> err.txt; then
   fail "ran without tokenizer.json"
