@@ -32,12 +32,6 @@ using namespace mlir;
 namespace g4c {
 namespace {
 
-constexpr int64_t kAlignment = 64;
-
-int64_t alignUp(int64_t value) {
-  return (value + kAlignment - 1) / kAlignment * kAlignment;
-}
-
 ArrayRef<int64_t> shapeOf(Value value) {
   return cast<ShapedType>(value.getType()).getShape();
 }
@@ -142,7 +136,7 @@ Value FunctionLowering::scratch(ArrayRef<int64_t> shape, StringRef what,
   for (int64_t extent : shape)
     bytes *= extent;
   const int64_t offset = plan.arenaBytes + scratchTop;
-  scratchTop = alignUp(scratchTop + bytes);
+  scratchTop = alignToArena(scratchTop + bytes);
   scratchPeak = std::max(scratchPeak, scratchTop);
   return view(offset, shape, element, nameFor(what));
 }

@@ -11,6 +11,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <vector>
+
 namespace g4c {
 
 void buildG4cPipeline(mlir::OpPassManager &pm,
@@ -43,30 +45,38 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
   }
 }
 
+namespace {
+
+/// The passes `--disable-pass` can switch off, in pipeline order.
+struct OptionalPass {
+  llvm::StringRef name;
+  bool G4cPipelineOptions::*enabled;
+};
+const OptionalPass kOptionalPasses[] = {
+    {"resolve-kv-sharing", &G4cPipelineOptions::resolveKvSharing},
+    {"fuse-per-layer-inputs", &G4cPipelineOptions::fusePerLayerInputs},
+    {"specialize-attention", &G4cPipelineOptions::specializeAttention},
+    {"fuse-projections", &G4cPipelineOptions::fuseProjections},
+};
+
+} // namespace
+
 llvm::ArrayRef<llvm::StringRef> optionalPassNames() {
-  static const llvm::StringRef names[] = {
-      "resolve-kv-sharing", "fuse-per-layer-inputs", "specialize-attention",
-      "fuse-projections"};
+  static const std::vector<llvm::StringRef> names = [] {
+    std::vector<llvm::StringRef> result;
+    for (const OptionalPass &pass : kOptionalPasses)
+      result.push_back(pass.name);
+    return result;
+  }();
   return names;
 }
 
 bool disableOptionalPass(G4cPipelineOptions &options, llvm::StringRef name) {
-  if (name == "resolve-kv-sharing") {
-    options.resolveKvSharing = false;
-    return true;
-  }
-  if (name == "fuse-per-layer-inputs") {
-    options.fusePerLayerInputs = false;
-    return true;
-  }
-  if (name == "fuse-projections") {
-    options.fuseProjections = false;
-    return true;
-  }
-  if (name == "specialize-attention") {
-    options.specializeAttention = false;
-    return true;
-  }
+  for (const OptionalPass &pass : kOptionalPasses)
+    if (pass.name == name) {
+      options.*pass.enabled = false;
+      return true;
+    }
   return false;
 }
 

@@ -35,6 +35,13 @@ void populateExpandSoftcapPatterns(mlir::RewritePatternSet &patterns);
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// Every arena buffer (planned activations, KV caches, kernel scratch)
+/// starts on a 64-byte boundary: a cache line, and any SIMD width.
+constexpr int64_t kArenaAlignment = 64;
+inline int64_t alignToArena(int64_t bytes) {
+  return (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+}
+
 /// Options of the default pipeline: the optional passes can be switched off
 /// (the end-to-end tests run with each of them off, too).
 struct G4cPipelineOptions {

@@ -27,12 +27,6 @@ using namespace mlir;
 namespace g4c {
 namespace {
 
-constexpr int64_t kAlignment = 64;
-
-int64_t alignUp(int64_t value) {
-  return (value + kAlignment - 1) / kAlignment * kAlignment;
-}
-
 /// Bytes of one KV element, or 0 for an unknown dtype name.
 int64_t kvElementBytes(llvm::StringRef name) {
   return llvm::StringSwitch<int64_t>(name)
@@ -70,8 +64,8 @@ int64_t planActivations(func::FuncOp function, int64_t base, Builder &builder) {
     auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
     if (!type || !type.hasStaticShape())
       continue;
-    int64_t size = alignUp(type.getNumElements() *
-                           int64_t(type.getElementTypeBitWidth() / 8));
+    int64_t size = alignToArena(type.getNumElements() *
+                                int64_t(type.getElementTypeBitWidth() / 8));
     int64_t lastUse = now;
     for (Operation *user : op.getResult(0).getUsers())
       lastUse = std::max(lastUse, order[user]);
@@ -124,7 +118,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       if (noRingBuffers)
         slots = contextSlots;
       int64_t bytes = 2 * slots * kvHeads * headDim * elementBytes;
-      kvByLayer[layer] = {slots, alignUp(bytes)};
+      kvByLayer[layer] = {slots, alignToArena(bytes)};
     };
     module.walk([&](Operation *op) {
       if (auto attention = dyn_cast<gemma::AttentionOp>(op)) {
