@@ -166,10 +166,13 @@ void FunctionFusion::fuseLinears() {
   SmallVector<Operation *> ops;
   for (Operation &op : function.getBody().front())
     ops.push_back(&op);
-  llvm::DenseSet<Operation *> fused;
+  // Ops this loop erased: |ops| still points at them, never dereference.
+  llvm::DenseSet<Operation *> erased;
   for (size_t i = 0; i < ops.size(); ++i) {
+    if (erased.count(ops[i]))
+      continue;
     auto head = dyn_cast<kernel::LinearOp>(ops[i]);
-    if (!head || fused.count(head))
+    if (!head)
       continue;
     std::optional<WeightParts> headWeight = partsOf(head.getW());
     if (!headWeight || headWeight->scale)
@@ -178,10 +181,12 @@ void FunctionFusion::fuseLinears() {
     SmallVector<kernel::LinearOp> group{head};
     SmallVector<Region> outputs{regionOf(head.getY())};
     for (size_t j = i + 1; j < ops.size(); ++j) {
+      if (erased.count(ops[j]))
+        continue;
       if (touches(ops[j], input, Access::Write))
         break; // the input changes: later linears read other values
       auto linear = dyn_cast<kernel::LinearOp>(ops[j]);
-      if (!linear || fused.count(linear) || linear.getX() != head.getX())
+      if (!linear || linear.getX() != head.getX())
         continue;
       std::optional<WeightParts> weight = partsOf(linear.getW());
       if (!weight || weight->scale ||
@@ -198,7 +203,7 @@ void FunctionFusion::fuseLinears() {
                      return other.overlaps(output);
                    });
       for (size_t k = i + 1; legal && k < j; ++k)
-        legal = fused.count(ops[k]) || !touches(ops[k], output, Access::Any);
+        legal = erased.count(ops[k]) || !touches(ops[k], output, Access::Any);
       if (!legal)
         continue;
       group.push_back(linear);
@@ -228,11 +233,13 @@ void FunctionFusion::fuseLinears() {
                                                      head.getX(), weight, ys);
     ops[i] = fusedLinear;
     for (kernel::LinearOp linear : group) {
-      fused.insert(linear);
       Operation *oldWeight = linear.getW().getDefiningOp();
+      erased.insert(linear);
       linear.erase();
-      if (oldWeight->use_empty())
+      if (oldWeight->use_empty()) {
+        erased.insert(oldWeight);
         oldWeight->erase();
+      }
     }
   }
 }
