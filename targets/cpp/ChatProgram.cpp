@@ -120,15 +120,16 @@ const char *parse(int argc, char **argv, Options &o) {
 }
 
 struct Chat {
+  explicit Chat(Options &options) : options(options) {}
+
   Options &options;
-  @NAME@_session session;
-  g4_tokenizer tokenizer;
-  g4_sampler sampler;
+  @NAME@_session session = {};
+  g4_tokenizer tokenizer = {};
+  g4_sampler sampler = {};
   std::vector<float> logits = std::vector<float>(@UPPER@_VOCAB_SIZE);
   std::vector<uint64_t> sampleWork;
   std::vector<int32_t> recent;
   std::string piece;
-  bool endedTurn = true; ///< the last answer ended with a stop token
 
   /// Encodes |text| (invalid UTF-8 reads as U+FFFD).
   bool encode(const std::string &text, std::vector<int32_t> &ids) {
@@ -174,7 +175,6 @@ struct Chat {
     recent.insert(recent.end(), ids.begin(), ids.end());
     g4_decoder decoder = {};
     long generated = 0;
-    endedTurn = false;
     while (generated < options.maxTokens) {
       const size_t window = recent.size() < 64 ? recent.size() : 64;
       int32_t next = g4_sample(&sampler, logits.data(), @UPPER@_VOCAB_SIZE,
@@ -184,10 +184,8 @@ struct Chat {
       bool stop = false;
       for (int32_t id : options.stops)
         stop |= id == next;
-      if (stop) {
-        endedTurn = true;
+      if (stop)
         break;
-      }
       std::fwrite(piece.data(), 1,
                   g4_decoder_push(&tokenizer, &decoder, next, &piece[0]),
                   stdout);
@@ -242,7 +240,7 @@ int main(int argc, char **argv) {
   bool read = size > 0 && std::fread(table.data(), 1, size_t(size), file) ==
                               size_t(size);
   std::fclose(file);
-  Chat chat{options};
+  Chat chat(options);
   g4_error error;
   if (!read || g4_tokenizer_init(table.data(), size_t(size), options.tokenizer,
                                  &chat.tokenizer, &error))
@@ -303,9 +301,9 @@ int main(int argc, char **argv) {
         return fail("%s", error.message);
     } else {
       // The cache keeps the conversation: close the model's turn (its stop
-      // token was not fed back) and open the next.
-      text = std::string(chat.endedTurn ? "<turn|>\n" : "<turn|>\n") +
-             "<|turn>user\n" + line + "<turn|>\n<|turn>model\n";
+      // token, or the token budget, ended it without feeding <turn|> back)
+      // and open the next.
+      text = "<turn|>\n<|turn>user\n" + line + "<turn|>\n<|turn>model\n";
     }
     std::vector<int32_t> ids;
     if (!chat.encode(text, ids) || ids.empty() || !chat.turn(ids)) {

@@ -12,9 +12,10 @@ for preset in tiny-e2b tiny-e4b tiny-moe tiny-31b; do
   "$g4c" make-checkpoint --preset "$preset" --out "$work/$preset" >/dev/null
   "$g4c" compile "$work/$preset" -o "$work/$preset-out" --name m >/dev/null
   for cxx in "${compilers[@]}"; do
-    for file in m.cc m-run.cc; do
+    for file in m.cc m-run.cc m-chat.cc; do
       "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti \
         -I "$work/$preset-out" -I "$include" -DM_DEFAULT_WEIGHTS='"m.g4w"' \
+        -DM_DEFAULT_TOKENIZER='"m.g4t"' \
         -c "$work/$preset-out/$file" -o "$work/$preset-$file.o"
     done
     echo "$preset: $cxx clean"
