@@ -21,7 +21,8 @@ namespace g4c {
 
 cl::SubCommand
     compileCommand("compile",
-                   "Compile a checkpoint to C++ + packed weights + a runner");
+                   "Compile a checkpoint to C++, packed weights, a tokenizer "
+                   "table and the NAME-run / NAME-chat programs");
 cl::OptionCategory compileCategory("compile options");
 
 namespace {
