@@ -175,11 +175,15 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
                                   builder.getDictionaryAttr(offsetPerLayer)),
              builder.getNamedAttr("kv_slots_per_layer",
                                   builder.getDictionaryAttr(slotsPerLayer))}));
-    if (report)
-      module.emitRemark() << "arena " << activationEnd << " bytes: activations "
-                          << activationBytes << ", KV caches " << kvBytes
-                          << " (" << kvByLayer.size() << " layers, " << kvDType
-                          << ")";
+    if (report) {
+      InFlightDiagnostic remark = module.emitRemark();
+      remark << "arena " << activationEnd << " bytes: activations "
+             << activationBytes << ", KV caches " << kvBytes << " ("
+             << kvByLayer.size() << " layers, " << kvDType << ")";
+      for (auto [layer, slotsAndBytes] : kvByLayer)
+        remark << "; layer " << layer << ": " << slotsAndBytes.second
+               << " bytes (" << slotsAndBytes.first << " slots)";
+    }
   }
 };
 

@@ -59,7 +59,7 @@ module attributes {gemma.context_length = 16 : i64} {
 // UNSPEC: kv_bytes = 1536 : i64, kv_bytes_per_layer = {layer0 = 512 : i64, layer2 = 1024 : i64}
 // UNSPEC: gemma.attention {{.*}}gemma.arena_offset = 1536 : i64
 // REPORT: remark: arena 128 bytes: activations 128, KV caches 0 (0 layers, f32)
-// REPORT: remark: arena 1472 bytes: activations 384, KV caches 1088 (2 layers, f32)
+// REPORT: remark: arena 1472 bytes: activations 384, KV caches 1088 (2 layers, f32); layer 0: 64 bytes (2 slots); layer 2: 1024 bytes (16 slots)
 module attributes {gemma.context_length = 16 : i64} {
   func.func @kv_caches_sliding_shared_full(%x: tensor<3x8xf32>, %s: index, %q: tensor<8x8xbf16>, %q2: tensor<16x8xbf16>, %o2: tensor<8x16xbf16>, %n: tensor<4xbf16>, %n8: tensor<8xbf16>, %k: tensor<4x8xbf16>, %k8: tensor<8x8xbf16>) -> tensor<3x8xf32> {
     %a0 = gemma.attention %x at %s q(%q : tensor<8x8xbf16>) o(%q : tensor<8x8xbf16>) q_norm(%n : tensor<4xbf16>) k(%k : tensor<4x8xbf16>) v(%k : tensor<4x8xbf16>) k_norm(%n : tensor<4xbf16>) {layer = 0 : i64, kind = #gemma.attention_kind<sliding>, head_dim = 4 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, window = 2 : i64, rope_theta = 1.0e4 : f64, rotary_dims = 4 : i64, kv_owner = 0 : i64, k_eq_v = false} : tensor<3x8xf32>

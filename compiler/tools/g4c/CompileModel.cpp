@@ -185,7 +185,8 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   auto bytes = [&](llvm::StringRef key) {
     return plan.getAs<mlir::IntegerAttr>(key).getInt();
   };
-  (settings.report ? *settings.report : llvm::outs()) << llvm::formatv(
+  llvm::raw_ostream &report = settings.report ? *settings.report : llvm::outs();
+  report << llvm::formatv(
       "memory plan: arena {0} bytes = KV caches {1} ({2} layers) + "
       "activations {3} + kernel scratch {4} + logits {5}; weights {6} "
       "bytes\n",
@@ -193,6 +194,16 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
       plan.getAs<mlir::DictionaryAttr>("kv_bytes_per_layer").size(),
       bytes("activation_bytes"), bytes("scratch_bytes"),
       int64_t(emitted->arenaBytes) - bytes("arena_bytes"), packed->fileSize);
+  // Each cache: the sizes the specialisations decided.
+  auto slots = plan.getAs<mlir::DictionaryAttr>("kv_slots_per_layer");
+  report << "  KV caches:";
+  for (mlir::NamedAttribute cache :
+       plan.getAs<mlir::DictionaryAttr>("kv_bytes_per_layer"))
+    report << " " << cache.getName().strref() << " "
+           << mlir::cast<mlir::IntegerAttr>(cache.getValue()).getInt() << " B ("
+           << slots.getAs<mlir::IntegerAttr>(cache.getName()).getInt()
+           << " slots)";
+  report << "\n";
   return llvm::Error::success();
 }
 
