@@ -19,10 +19,12 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <mutex>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 namespace cl = llvm::cl;
 
@@ -175,13 +177,22 @@ llvm::Expected<std::string> cacheKey(const Checkpoint &checkpoint) {
 }
 
 /// The partial cache entry being built; removed on Ctrl-C or failure.
-std::mutex partialMutex;
 std::string partialEntry;
+/// Set by Ctrl-C: the build stops after the current step, which the signal
+/// also reached (cmake and its children), and its entry is removed.
+volatile std::sig_atomic_t interrupted = 0;
 
 void removePartialEntry() {
-  std::lock_guard<std::mutex> lock(partialMutex);
-  if (!partialEntry.empty())
+  if (partialEntry.empty())
+    return;
+  // Processes the interrupt also reached (cmake, make, the compilers) may
+  // still write into it for a moment: remove it until it stays gone.
+  for (int attempt = 0; attempt < 30; ++attempt) {
     llvm::sys::fs::remove_directories(partialEntry);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!llvm::sys::fs::exists(partialEntry))
+      return;
+  }
 }
 
 /// Runs |program| with |args|, output to |log| (empty: inherited).
@@ -225,17 +236,24 @@ llvm::Error buildEntry(const Checkpoint &checkpoint, llvm::StringRef entry,
   llvm::SmallString<256> partial;
   if (std::error_code error = createPartialDirectory(entry, partial))
     return makeError(entry + ": cannot create: " + error.message());
-  {
-    std::lock_guard<std::mutex> lock(partialMutex);
-    partialEntry = std::string(partial);
-  }
-  llvm::sys::SetInterruptFunction(removePartialEntry);
+  partialEntry = std::string(partial);
+  // Ctrl-C only sets a flag (and may come twice: `timeout` signals the
+  // process and its group); the steps below stop and clean up.
+  struct sigaction onInterrupt = {}, previous = {};
+  onInterrupt.sa_handler = [](int) { interrupted = true; };
+  sigemptyset(&onInterrupt.sa_mask);
+  sigaction(SIGINT, &onInterrupt, &previous);
+  auto stopped = [] {
+    return interrupted ? makeError("interrupted") : llvm::Error::success();
+  };
   llvm::SmallString<256> project(partial), build(partial), log(partial);
   llvm::sys::path::append(project, "project");
   llvm::sys::path::append(build, "project", "build");
   llvm::sys::path::append(log, "build.log");
   llvm::errs() << "g4c: compiling " << checkpoint.directory() << "\n";
   llvm::Error error = compileCheckpoint(checkpoint, project, settings);
+  if (!error)
+    error = stopped();
   if (!error) {
     llvm::errs() << "g4c: building the generated code (log: " << log << ")\n";
     error = execute(
@@ -244,7 +262,11 @@ llvm::Error buildEntry(const Checkpoint &checkpoint, llvm::StringRef entry,
         log);
   }
   if (!error)
+    error = stopped();
+  if (!error)
     error = execute(*cmake, {*cmake, "--build", build, "-j", "2"}, log);
+  if (!error)
+    error = stopped();
   if (!error) {
     // The project moves into place as a whole: the entry is complete or
     // absent.
@@ -253,10 +275,10 @@ llvm::Error buildEntry(const Checkpoint &checkpoint, llvm::StringRef entry,
                         renameError.message());
   }
   removePartialEntry();
-  {
-    std::lock_guard<std::mutex> lock(partialMutex);
-    partialEntry.clear();
-  }
+  partialEntry.clear();
+  sigaction(SIGINT, &previous, nullptr);
+  if (interrupted && !error)
+    error = makeError("interrupted");
   return error;
 }
 
