@@ -69,9 +69,10 @@ llvm::Expected<TokenizerTable> loadTable(llvm::StringRef path) {
 }
 
 llvm::Error run() {
-  if (!decode.empty() + !text.empty() + !file.empty() != 1 &&
-      !(decode.empty() && text.getNumOccurrences() && text.empty() &&
-        file.empty()))
+  // --text "" is a valid (empty) text: count the options given.
+  if (text.getNumOccurrences() + file.getNumOccurrences() +
+          decode.getNumOccurrences() !=
+      1)
     return makeError("give exactly one of --text, --file and --decode");
   auto table = loadTable(tokenizerPath);
   if (!table)

@@ -67,35 +67,39 @@ LogicalResult EmbedOp::verify() {
                      {shapeOf(getTokens())[0], table[1]});
 }
 
+/// The rows of a linear's input |x| against its [out, in] weight |w|, or
+/// failure (diagnosed) when the shapes do not fit.
+static FailureOr<int64_t> linearRows(Operation *op, Value x, Value w) {
+  if (failed(expectStatic(op)))
+    return failure();
+  ArrayRef<int64_t> weight = shapeOf(w);
+  if (weight.size() != 2)
+    return op->emitOpError("expected an [out, in] weight, got ") << typeOf(w);
+  if (shapeOf(x).back() != weight[1])
+    return op->emitOpError("expected x rows of ")
+           << weight[1] << " values, got " << typeOf(x);
+  return typeOf(x).getNumElements() / weight[1];
+}
+
 LogicalResult LinearOp::verify() {
-  if (failed(expectStatic(*this)))
+  FailureOr<int64_t> rows = linearRows(*this, getX(), getW());
+  if (failed(rows))
     return failure();
   ArrayRef<int64_t> w = shapeOf(getW());
-  if (w.size() != 2)
-    return emitOpError("expected an [out, in] weight, got ") << typeOf(getW());
-  if (shapeOf(getX()).back() != w[1])
-    return emitOpError("expected x rows of ")
-           << w[1] << " values, got " << typeOf(getX());
-  const int64_t rows = typeOf(getX()).getNumElements() / w[1];
-  return expectShape(*this, "y", getY(), {rows, w[0]});
+  return expectShape(*this, "y", getY(), {*rows, w[0]});
 }
 
 LogicalResult FusedLinearOp::verify() {
-  if (failed(expectStatic(*this)))
+  FailureOr<int64_t> rows = linearRows(*this, getX(), getW());
+  if (failed(rows))
     return failure();
   ArrayRef<int64_t> w = shapeOf(getW());
-  if (w.size() != 2)
-    return emitOpError("expected an [out, in] weight, got ") << typeOf(getW());
-  if (shapeOf(getX()).back() != w[1])
-    return emitOpError("expected x rows of ")
-           << w[1] << " values, got " << typeOf(getX());
-  const int64_t rows = typeOf(getX()).getNumElements() / w[1];
   int64_t total = 0;
   for (Value y : getYs()) {
     ArrayRef<int64_t> shape = shapeOf(y);
-    if (shape.size() != 2 || shape[0] != rows)
+    if (shape.size() != 2 || shape[0] != *rows)
       return emitOpError("expected outputs of ")
-             << rows << " rows, got " << typeOf(y);
+             << *rows << " rows, got " << typeOf(y);
     total += shape[1];
   }
   if (getYs().size() < 2 || total != w[0])
