@@ -42,7 +42,13 @@ int64_t i64(IntegerAttr attr) { return attr.getInt(); }
 struct Plan {
   int64_t arenaBytes = 0;
   llvm::DenseMap<int64_t, std::pair<int64_t, int64_t>>
-      caches; ///< offset, slots
+      caches;        ///< offset, slots
+  bool int8 = false; ///< int8 caches with per-head-per-slot scales
+};
+
+/// A layer's K/V caches; scales only for int8 caches.
+struct KvCache {
+  Value k, v, kScales, vScales;
 };
 
 /// Lowers one planned entry function; shares the scratch region and the
@@ -87,10 +93,11 @@ private:
     return llvm::formatv("{0}_{1}", stem, counter++).str();
   }
   /// Stores |kv| ([2, T, kv heads, head_dim]) into the caches |cache|.
-  void storeKv(Value kv, std::pair<Value, Value> cache);
-  /// The [K, V] caches of layer |owner| as [slots, kv heads, head_dim].
-  FailureOr<std::pair<Value, Value>> caches(Operation &op, int64_t owner,
-                                            int64_t kvHeads, int64_t headDim);
+  void storeKv(Value kv, const KvCache &cache);
+  /// The K/V caches of layer |owner| as [slots, kv heads, head_dim] (and
+  /// their [slots, kv heads] scales when int8).
+  FailureOr<KvCache> caches(Operation &op, int64_t owner, int64_t kvHeads,
+                            int64_t headDim);
 
   func::FuncOp function;
   const Plan &plan;
@@ -149,31 +156,39 @@ Value FunctionLowering::reshape(Value buffer, ArrayRef<int64_t> shape,
               name.getValue().str() + part.str());
 }
 
-FailureOr<std::pair<Value, Value>> FunctionLowering::caches(Operation &op,
-                                                            int64_t owner,
-                                                            int64_t kvHeads,
-                                                            int64_t headDim) {
-  auto cache = plan.caches.find(owner);
-  if (cache == plan.caches.end())
+FailureOr<KvCache> FunctionLowering::caches(Operation &op, int64_t owner,
+                                            int64_t kvHeads, int64_t headDim) {
+  auto found = plan.caches.find(owner);
+  if (found == plan.caches.end())
     return op.emitOpError("has no planned KV cache for layer ") << owner;
-  auto [offset, slots] = cache->second;
+  auto [offset, slots] = found->second;
   std::string name = llvm::formatv("cache{0}", owner).str();
-  Value k = view(offset, {slots, kvHeads, headDim}, builder.getF32Type(),
-                 name + "_k");
-  Value v = view(offset + slots * kvHeads * headDim * 4,
-                 {slots, kvHeads, headDim}, builder.getF32Type(), name + "_v");
-  return std::make_pair(k, v);
+  // The layer's region: K values, V values, then (int8) K and V scales.
+  Type element = plan.int8 ? Type(builder.getI8Type()) : builder.getF32Type();
+  const int64_t valuesBytes = slots * kvHeads * headDim * (plan.int8 ? 1 : 4);
+  KvCache cache;
+  cache.k = view(offset, {slots, kvHeads, headDim}, element, name + "_k");
+  cache.v = view(offset + valuesBytes, {slots, kvHeads, headDim}, element,
+                 name + "_v");
+  if (plan.int8) {
+    const int64_t scales = offset + 2 * valuesBytes;
+    cache.kScales = view(scales, {slots, kvHeads}, builder.getF32Type(),
+                         name + "_k_scales");
+    cache.vScales = view(scales + slots * kvHeads * 4, {slots, kvHeads},
+                         builder.getF32Type(), name + "_v_scales");
+  }
+  return cache;
 }
 
-void FunctionLowering::storeKv(Value kv, std::pair<Value, Value> cache) {
+void FunctionLowering::storeKv(Value kv, const KvCache &cache) {
   ArrayRef<int64_t> shape = shapeOf(kv);
   const int64_t T = shape[1], H = shape[2], hd = shape[3];
   // Views in statement order, never as call arguments: the IR must not
   // depend on the compiler's argument evaluation order.
   Value k = reshape(kv, {T, H, hd}, 0, "_k");
   Value v = reshape(kv, {T, H, hd}, T * H * hd * 4, "_v");
-  kernel::KvStoreOp::create(builder, loc, k, v, cache.first, cache.second,
-                            start);
+  kernel::KvStoreOp::create(builder, loc, k, v, cache.k, cache.v, cache.kScales,
+                            cache.vScales, start);
 }
 
 LogicalResult FunctionLowering::lowerKvProjection(Location loc, Value input,
@@ -212,7 +227,7 @@ LogicalResult FunctionLowering::lowerAttention(
   auto cache = caches(op, owner, kvHeads, hd);
   if (failed(cache))
     return failure();
-  const int64_t slots = shapeOf(cache->first)[0];
+  const int64_t slots = shapeOf(cache->k)[0];
   Value freshK, freshV;
   if (fresh) {
     freshK = reshape(fresh, {T, kvHeads, hd}, 0, "_k");
@@ -220,8 +235,8 @@ LogicalResult FunctionLowering::lowerAttention(
   }
   Value scores = scratch({slots + T}, "scores");
   Value heads = scratch({T, numHeads, hd}, "heads");
-  kernel::AttendOp::create(builder, loc, q3, cache->first, cache->second,
-                           freshK, freshV, scores, heads, start,
+  kernel::AttendOp::create(builder, loc, q3, cache->k, cache->v, cache->kScales,
+                           cache->vScales, freshK, freshV, scores, heads, start,
                            builder.getI64IntegerAttr(window));
   kernel::LinearOp::create(builder, loc, reshape(heads, {T, numHeads * hd}),
                            oProj, out);
@@ -518,13 +533,15 @@ struct LowerToKernelsPass : impl::LowerToKernelsPassBase<LowerToKernelsPass> {
                        "before g4c-lower-to-kernels");
       return signalPassFailure();
     }
-    if (auto dtype = planAttr.getAs<StringAttr>("kv_dtype");
-        dtype && dtype.getValue() != "f32") {
-      module.emitError("the kernels keep f32 KV caches; got kv-dtype ")
-          << dtype;
-      return signalPassFailure();
-    }
     Plan plan;
+    if (auto dtype = planAttr.getAs<StringAttr>("kv_dtype")) {
+      if (dtype.getValue() != "f32" && dtype.getValue() != "i8") {
+        module.emitError("the kernels keep f32 or i8 KV caches; got kv-dtype ")
+            << dtype;
+        return signalPassFailure();
+      }
+      plan.int8 = dtype.getValue() == "i8";
+    }
     plan.arenaBytes = planAttr.getAs<IntegerAttr>("arena_bytes").getInt();
     auto offsets = planAttr.getAs<DictionaryAttr>("kv_offset_per_layer");
     auto slots = planAttr.getAs<DictionaryAttr>("kv_slots_per_layer");

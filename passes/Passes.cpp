@@ -33,7 +33,9 @@ void buildG4cPipeline(mlir::OpPassManager &pm,
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   // Offsets are only meaningful once no pass changes the values.
-  pm.addPass(createPlanMemoryPass());
+  PlanMemoryPassOptions plan;
+  plan.kvDType = options.kvDType;
+  pm.addPass(createPlanMemoryPass(plan));
   // Last: kernel calls on arena views; CSE merges repeated views.
   pm.addPass(createLowerToKernelsPass());
   pm.addPass(mlir::createCSEPass());

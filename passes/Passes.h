@@ -15,6 +15,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Pass/Pass.h"
 
+#include <string>
+
 namespace mlir {
 class RewritePatternSet;
 } // namespace mlir
@@ -51,6 +53,8 @@ struct G4cPipelineOptions {
   bool fuseProjections = true;
   /// Fold RMSNorm weights into projections (exact only for f32 packing).
   bool foldNorms = true;
+  /// Element type of the KV caches the kernels keep: "f32" or "i8".
+  std::string kvDType = "f32";
 };
 
 /// The names `--disable-pass` accepts, in pipeline order.

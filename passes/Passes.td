@@ -112,7 +112,8 @@ def PlanMemoryPass : Pass<"g4c-plan-memory", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"kvDType", "kv-dtype", "std::string", "\"f32\"",
-           "element type of the KV caches: f32, f16 or bf16">,
+           "element type of the KV caches: f32, f16, bf16 or i8 (with a f32 "
+           "scale per head per slot)">,
     Option<"report", "report", "bool", "false",
            "emit the plan as a remark">,
     Option<"noRingBuffers", "no-ring-buffers", "bool", "false",

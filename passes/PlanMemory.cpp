@@ -33,6 +33,7 @@ int64_t kvElementBytes(llvm::StringRef name) {
       .Case("f32", 4)
       .Case("f16", 2)
       .Case("bf16", 2)
+      .Case("i8", 1)
       .Default(0);
 }
 
@@ -94,7 +95,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     Builder builder(&getContext());
     int64_t elementBytes = kvElementBytes(kvDType);
     if (!elementBytes) {
-      module.emitError("expected kv-dtype f32, f16 or bf16, got '")
+      module.emitError("expected kv-dtype f32, f16, bf16 or i8, got '")
           << kvDType << "'";
       return signalPassFailure();
     }
@@ -118,6 +119,8 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       if (noRingBuffers)
         slots = contextSlots;
       int64_t bytes = 2 * slots * kvHeads * headDim * elementBytes;
+      if (kvDType == "i8") // one f32 scale per head per slot, K and V
+        bytes += 2 * slots * kvHeads * 4;
       kvByLayer[layer] = {slots, alignToArena(bytes)};
     };
     module.walk([&](Operation *op) {

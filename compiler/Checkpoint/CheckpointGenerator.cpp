@@ -4,8 +4,8 @@
 // come from a counter-based hash of (seed, tensor name, element index), so
 // they do not depend on sharding, order or chunking. Scales keep activations
 // finite and logits varied: matrices are uniform with variance 1/fan_in
-// (fan_in = last dimension), norm scales are near 1, layer scalars in
-// [0.6, 1.0].
+// (fan_in = last dimension), norm scales are near 1 (q/k norms near
+// head_dim^-1/4), layer scalars in [0.6, 1.0].
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +58,11 @@ float shapeValue(const TensorSpec &spec, float u) {
   }
   case TensorSpec::Init::NormScale:
     return 1.0f + 0.25f * u;
+  case TensorSpec::Init::QkNormScale:
+    // Scores q.k of RMS-normed heads have variance head_dim; unscaled they
+    // make attention a near-argmax that flips on any rounding.
+    return float(std::pow(double(spec.shape.back()), -0.25)) *
+           (1.0f + 0.25f * u);
   case TensorSpec::Init::LayerScalar:
     return 0.8f + 0.2f * u;
   case TensorSpec::Init::Positive:

@@ -69,8 +69,8 @@ std::vector<TensorSpec> expectedTextTensors(const ModelConfig &config) {
     if (!layer.kEqV)
       addLayer("self_attn.v_proj.weight", {kvDim, d}, Init::Matrix, shared);
     addLayer("self_attn.o_proj.weight", {d, qDim});
-    addLayer("self_attn.q_norm.weight", {hd}, Init::NormScale);
-    addLayer("self_attn.k_norm.weight", {hd}, Init::NormScale, shared);
+    addLayer("self_attn.q_norm.weight", {hd}, Init::QkNormScale);
+    addLayer("self_attn.k_norm.weight", {hd}, Init::QkNormScale, shared);
     addLayer("post_attention_layernorm.weight", {d}, Init::NormScale);
     addLayer("pre_feedforward_layernorm.weight", {d}, Init::NormScale);
     addLayer("mlp.gate_proj.weight", {layer.mlpWidth, d});

@@ -36,11 +36,14 @@ struct TensorSpec {
   bool unused = false;
   /// The layer it belongs to, or -1.
   int64_t layer = -1;
-  /// Initial value kind for the generator: a norm scale (around 1), the
-  /// layer scalar, or a matrix/table (around 0).
+  /// Initial value kind for the generator: a norm scale (around 1), a
+  /// q/k norm scale (around head_dim^-1/4: unit-variance attention scores,
+  /// as Gemma 4 does not scale them), the layer scalar, or a matrix/table
+  /// (around 0).
   enum class Init {
     Matrix,
     NormScale,
+    QkNormScale,
     LayerScalar,
     Positive
   } init = Init::Matrix;

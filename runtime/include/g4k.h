@@ -5,8 +5,9 @@
 // in a compiled model is instantiated at its constant shape and the inner
 // loops auto-vectorise (independent partial sums instead of one serial
 // accumulator; no -ffast-math needed). Activations are float; weights are
-// float or bf16 in the checkpoint's [out, in] layout. No allocation, no
-// exceptions: scratch space comes from the caller's arena.
+// float, bf16, int8 or int4 (runtime/src/weight_file_format.h) in the
+// checkpoint's [out, in] layout, read through the row accessors below. No
+// allocation, no exceptions: scratch space comes from the caller's arena.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,14 +53,159 @@ inline float dot(const float *__restrict a, const W *__restrict b) {
   return sum;
 }
 
+//===----------------------------------------------------------------------===//
+// Weight matrices: rows of In values, read through row_dot / row_load /
+// skip_rows whatever their format.
+//===----------------------------------------------------------------------===//
+
+/// An int8 matrix: per row In int8 values, then the row's f32 scale, the
+/// row padded to 16 bytes. A pointer to q8 is the matrix's first byte.
+struct q8 {
+  uint8_t byte;
+};
+/// An int4 matrix in groups of Group columns: per row In/2 bytes (group g's
+/// byte j: column g*Group + j low nibble, + Group/2 high nibble, as q + 8),
+/// then In/Group f16 scales, the row padded to 16 bytes.
+template <int Group> struct q4 { uint8_t byte; };
+
+constexpr size_t pad_row(size_t bytes) { return (bytes + 15) / 16 * 16; }
+template <int In> constexpr size_t row_bytes(const q8 *) {
+  return pad_row(In + 4);
+}
+template <int In, int Group> constexpr size_t row_bytes(const q4<Group> *) {
+  return pad_row(In / 2 + In / Group * 2);
+}
+
+inline float half_to_float(uint16_t bits) {
+  const uint32_t sign = uint32_t(bits & 0x8000) << 16;
+  uint32_t exponent = (bits >> 10) & 31, mantissa = bits & 1023;
+  uint32_t result;
+  if (exponent == 31) { // inf / NaN
+    result = sign | 0x7f800000u | mantissa << 13;
+  } else if (exponent != 0) {
+    result = sign | (exponent + 112) << 23 | mantissa << 13;
+  } else if (mantissa == 0) {
+    result = sign;
+  } else { // subnormal: normalise
+    exponent = 113;
+    while (!(mantissa & 1024)) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    result = sign | exponent << 23 | (mantissa & 1023) << 13;
+  }
+  float value;
+  std::memcpy(&value, &result, sizeof(value));
+  return value;
+}
+
+template <typename Q> inline const uint8_t *bytes_of(const Q *w) {
+  return reinterpret_cast<const uint8_t *>(w);
+}
+
+/// The matrix starting |rows| rows further on.
+template <int In> inline const float *skip_rows(const float *w, size_t rows) {
+  return w + rows * In;
+}
+template <int In> inline const bf16 *skip_rows(const bf16 *w, size_t rows) {
+  return w + rows * In;
+}
+template <int In> inline const q8 *skip_rows(const q8 *w, size_t rows) {
+  return reinterpret_cast<const q8 *>(bytes_of(w) + rows * row_bytes<In>(w));
+}
+template <int In, int Group>
+inline const q4<Group> *skip_rows(const q4<Group> *w, size_t rows) {
+  return reinterpret_cast<const q4<Group> *>(bytes_of(w) +
+                                             rows * row_bytes<In>(w));
+}
+
+/// x . w[row]
+template <int In, typename W>
+inline float row_dot(const float *__restrict x, const W *__restrict w,
+                     size_t row) {
+  return dot<In>(x, skip_rows<In>(w, row));
+}
+template <int In>
+inline float row_dot(const float *__restrict x, const q8 *__restrict w,
+                     size_t row) {
+  const uint8_t *q = bytes_of(skip_rows<In>(w, row));
+  float partial[kLanes] = {};
+  constexpr int kBody = In / kLanes * kLanes;
+  for (int i = 0; i < kBody; i += kLanes)
+    for (int lane = 0; lane < kLanes; ++lane)
+      partial[lane] += x[i + lane] * float(int8_t(q[i + lane]));
+  float sum = 0, scale;
+  for (int i = kBody; i < In; ++i)
+    sum += x[i] * float(int8_t(q[i]));
+  for (int lane = 0; lane < kLanes; ++lane)
+    sum += partial[lane];
+  std::memcpy(&scale, q + In, sizeof(scale));
+  return sum * scale;
+}
+template <int In, int Group>
+inline float row_dot(const float *__restrict x, const q4<Group> *__restrict w,
+                     size_t row) {
+  static_assert(In % Group == 0 && Group % (2 * kLanes) == 0,
+                "int4 rows are whole groups");
+  const uint8_t *q = bytes_of(skip_rows<In>(w, row));
+  const uint8_t *scales = q + In / 2;
+  float sum = 0;
+  for (int g = 0; g < In / Group; ++g) {
+    const uint8_t *bytes = q + g * Group / 2;
+    const float *xg = x + g * Group;
+    float partial[kLanes] = {};
+    for (int j = 0; j < Group / 2; j += kLanes)
+      for (int lane = 0; lane < kLanes; ++lane) {
+        const int b = bytes[j + lane];
+        partial[lane] += xg[j + lane] * float((b & 15) - 8) +
+                         xg[j + lane + Group / 2] * float((b >> 4) - 8);
+      }
+    float group_sum = 0;
+    for (int lane = 0; lane < kLanes; ++lane)
+      group_sum += partial[lane];
+    uint16_t bits;
+    std::memcpy(&bits, scales + 2 * g, sizeof(bits));
+    sum += group_sum * half_to_float(bits);
+  }
+  return sum;
+}
+
+/// out[j] = w[row][first + j] for j < Count.
+template <int In, int Count, typename W>
+inline void row_load(const W *w, size_t row, int first, float *out) {
+  const W *r = skip_rows<In>(w, row);
+  for (int j = 0; j < Count; ++j)
+    out[j] = widen(r[first + j]);
+}
+template <int In, int Count>
+inline void row_load(const q8 *w, size_t row, int first, float *out) {
+  const uint8_t *q = bytes_of(skip_rows<In>(w, row));
+  float scale;
+  std::memcpy(&scale, q + In, sizeof(scale));
+  for (int j = 0; j < Count; ++j)
+    out[j] = float(int8_t(q[first + j])) * scale;
+}
+template <int In, int Count, int Group>
+inline void row_load(const q4<Group> *w, size_t row, int first, float *out) {
+  const uint8_t *q = bytes_of(skip_rows<In>(w, row));
+  const uint8_t *scales = q + In / 2;
+  for (int j = 0; j < Count; ++j) {
+    const int column = first + j, g = column / Group, k = column % Group;
+    const int b = q[g * Group / 2 + k % (Group / 2)];
+    uint16_t bits;
+    std::memcpy(&bits, scales + 2 * g, sizeof(bits));
+    out[j] = float((k < Group / 2 ? b & 15 : b >> 4) - 8) * half_to_float(bits);
+  }
+}
+
 /// y[t][o] = sum_i x[t][i] * w[o][i] for T rows (HF nn.Linear, weight
-/// [Out][In]).
+/// [Out][In]). Row-major over the weight: each row is read once for all T.
 template <int T, int Out, int In, typename W>
 inline void linear(const float *__restrict x, const W *__restrict w,
                    float *__restrict y) {
-  for (int t = 0; t < T; ++t)
-    for (int o = 0; o < Out; ++o)
-      y[t * Out + o] = dot<In>(x + t * In, w + size_t(o) * In);
+  for (int o = 0; o < Out; ++o)
+    for (int t = 0; t < T; ++t)
+      y[t * Out + o] = row_dot<In>(x + t * In, w, o);
 }
 
 /// Several linears of one input through one stacked weight: the first
@@ -69,7 +215,7 @@ template <int T, int In, int... Outs, typename W, typename... Ys>
 inline void fused_linear(const float *x, const W *w, Ys *...ys) {
   static_assert(sizeof...(Outs) == sizeof...(Ys), "one output per width");
   size_t row = 0;
-  ((linear<T, Outs, In>(x, w + row * In, ys), row += Outs), ...);
+  ((linear<T, Outs, In>(x, skip_rows<In>(w, row), ys), row += Outs), ...);
 }
 
 /// Each of T rows of N: y = x * (mean(x^2) + eps)^-1/2 * w (plain weight).
@@ -132,6 +278,52 @@ template <int N> inline void softcap(float *x, float cap) {
     x[i] = cap * std::tanh(x[i] / cap);
 }
 
+/// A float KV cache: K and V rows [Slots][KvHeads * HeadDim].
+struct f32_kv {
+  const float *k, *v;
+};
+/// An int8 KV cache: the same rows as int8, with one f32 scale per slot per
+/// KV head ([Slots][KvHeads]) for K and for V.
+struct q8_kv {
+  const int8_t *k, *v;
+  const float *k_scales, *v_scales;
+};
+
+/// q . K[slot][head]
+template <int HeadDim, int KvHeads>
+inline float key_dot(const f32_kv &cache, int64_t slot, int head,
+                     const float *q) {
+  return dot<HeadDim>(q, cache.k + (slot * KvHeads + head) * HeadDim);
+}
+template <int HeadDim, int KvHeads>
+inline float key_dot(const q8_kv &cache, int64_t slot, int head,
+                     const float *q) {
+  const int64_t row = slot * KvHeads + head;
+  const int8_t *k = cache.k + row * HeadDim;
+  float sum = 0;
+  for (int i = 0; i < HeadDim; ++i)
+    sum += q[i] * float(k[i]);
+  return sum * cache.k_scales[row];
+}
+
+/// out += weight * V[slot][head]
+template <int HeadDim, int KvHeads>
+inline void value_axpy(const f32_kv &cache, int64_t slot, int head,
+                       float weight, float *out) {
+  const float *v = cache.v + (slot * KvHeads + head) * HeadDim;
+  for (int i = 0; i < HeadDim; ++i)
+    out[i] += weight * v[i];
+}
+template <int HeadDim, int KvHeads>
+inline void value_axpy(const q8_kv &cache, int64_t slot, int head, float weight,
+                       float *out) {
+  const int64_t row = slot * KvHeads + head;
+  const int8_t *v = cache.v + row * HeadDim;
+  const float scaled = weight * cache.v_scales[row];
+  for (int i = 0; i < HeadDim; ++i)
+    out[i] += scaled * float(v[i]);
+}
+
 /// Attention of one query position over the positions [first, last]: a
 /// position p < fresh_start lives in slot p % Slots of the KV cache (a ring
 /// for sliding layers, the identity for a linear cache of the context),
@@ -139,26 +331,26 @@ template <int N> inline void softcap(float *x, float cap) {
 /// (the current tokens, not yet stored). Rows are [KvHeads * HeadDim];
 /// GQA: query head h reads KV head h / (QHeads / KvHeads); scaling 1.0.
 /// |scores| has room for last - first + 1 floats.
-template <int HeadDim, int QHeads, int KvHeads, int Slots>
-inline void
-attend(const float *__restrict q, const float *__restrict keys,
-       const float *__restrict values, const float *__restrict fresh_keys,
-       const float *__restrict fresh_values, int64_t fresh_start, int64_t first,
-       int64_t last, float *__restrict scores, float *__restrict out) {
+template <int HeadDim, int QHeads, int KvHeads, int Slots, typename Cache>
+inline void attend(const float *__restrict q, const Cache &cache,
+                   const float *__restrict fresh_keys,
+                   const float *__restrict fresh_values, int64_t fresh_start,
+                   int64_t first, int64_t last, float *__restrict scores,
+                   float *__restrict out) {
   static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
   constexpr int kGroup = QHeads / KvHeads;
   constexpr int kRow = KvHeads * HeadDim;
   const int64_t count = last - first + 1;
-  auto row = [&](const float *cache, const float *fresh, int64_t p) {
-    return p < fresh_start ? cache + (p % Slots) * kRow
-                           : fresh + (p - fresh_start) * kRow;
-  };
   for (int h = 0; h < QHeads; ++h) {
     const float *qh = q + h * HeadDim;
-    const int kv = (h / kGroup) * HeadDim;
+    const int kv = h / kGroup;
     float max_score = -INFINITY;
     for (int64_t n = 0; n < count; ++n) {
-      scores[n] = dot<HeadDim>(qh, row(keys, fresh_keys, first + n) + kv);
+      const int64_t p = first + n;
+      scores[n] = p < fresh_start
+                      ? key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh)
+                      : dot<HeadDim>(qh, fresh_keys + (p - fresh_start) * kRow +
+                                             kv * HeadDim);
       max_score = scores[n] > max_score ? scores[n] : max_score;
     }
     float total = 0;
@@ -168,8 +360,13 @@ attend(const float *__restrict q, const float *__restrict keys,
     for (int i = 0; i < HeadDim; ++i)
       oh[i] = 0;
     for (int64_t n = 0; n < count; ++n) {
-      const float *v = row(values, fresh_values, first + n) + kv;
+      const int64_t p = first + n;
       const float weight = scores[n] / total;
+      if (p < fresh_start) {
+        value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, oh);
+        continue;
+      }
+      const float *v = fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
       for (int i = 0; i < HeadDim; ++i)
         oh[i] += weight * v[i];
     }
@@ -185,18 +382,18 @@ attend(const float *__restrict q, const float *__restrict keys,
 /// there and the cache holds the earlier positions (it is written after
 /// every reader: a sliding ring of exactly the window suffices); without,
 /// the cache already holds every position. |scores|: Slots + T floats.
-template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window>
-inline void attend_tokens(const float *q, const float *k_cache,
-                          const float *v_cache, const float *fresh_keys,
-                          const float *fresh_values, int64_t start,
-                          float *scores, float *out) {
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
+          typename Cache>
+inline void attend_tokens(const float *q, const Cache &cache,
+                          const float *fresh_keys, const float *fresh_values,
+                          int64_t start, float *scores, float *out) {
   constexpr int kQ = QHeads * HeadDim;
   for (int t = 0; t < T; ++t) {
     const int64_t position = start + t;
     const int64_t first =
         Window > 0 && position >= Window ? position - Window + 1 : 0;
     attend<HeadDim, QHeads, KvHeads, Slots>(
-        q + t * kQ, k_cache, v_cache, fresh_keys, fresh_values,
+        q + t * kQ, cache, fresh_keys, fresh_values,
         fresh_keys ? start : position + 1, first, position, scores,
         out + t * kQ);
   }
@@ -210,6 +407,31 @@ inline void kv_store(const float *k, const float *v, int64_t start,
     const int64_t slot = (start + t) % Slots;
     std::memcpy(k_cache + slot * Row, k + t * Row, sizeof(float) * Row);
     std::memcpy(v_cache + slot * Row, v + t * Row, sizeof(float) * Row);
+  }
+}
+
+/// kv_store into an int8 cache: each head's row quantised symmetrically
+/// with its own scale (absmax / 127, round to nearest).
+template <int T, int KvHeads, int HeadDim, int Slots>
+inline void kv_store_q8(const float *k, const float *v, int64_t start,
+                        int8_t *k_cache, int8_t *v_cache, float *k_scales,
+                        float *v_scales) {
+  auto quantise = [](const float *x, int8_t *q, float *scale) {
+    float absmax = 0;
+    for (int i = 0; i < HeadDim; ++i)
+      absmax = std::fabs(x[i]) > absmax ? std::fabs(x[i]) : absmax;
+    *scale = absmax / 127.0f;
+    const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
+    for (int i = 0; i < HeadDim; ++i)
+      q[i] = int8_t(std::nearbyint(x[i] * inverse));
+  };
+  for (int t = 0; t < T; ++t) {
+    const int64_t slot = (start + t) % Slots;
+    for (int h = 0; h < KvHeads; ++h) {
+      const int64_t row = slot * KvHeads + h, in = (t * KvHeads + h) * HeadDim;
+      quantise(k + in, k_cache + row * HeadDim, k_scales + row);
+      quantise(v + in, v_cache + row * HeadDim, v_scales + row);
+    }
   }
 }
 
@@ -250,16 +472,17 @@ inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
 /// table_scale) * 2^-1/2, row = tokens[t] (0 beyond the table: multimodal
 /// placeholders read row 0).
 template <int T, int L, int P, int TableRows, int TableLayers, int First,
-          typename W>
+          typename W, typename N>
 inline void ple_combine(const int32_t *tokens, const W *table,
-                        const float *context, const W *norm, float table_scale,
+                        const float *context, const N *norm, float table_scale,
                         float context_scale, float eps, float *out) {
   static_assert(First + L <= TableLayers, "layers beyond the table");
   const float combine = 0.70710678118654752f;
-  float slice[P];
+  float slice[P], token_row[L * P];
   for (int t = 0; t < T; ++t) {
+    // One gather of the token's row, straight from the mapped table.
     const int32_t row = tokens[t] < TableRows ? tokens[t] : 0;
-    const W *token_row = table + size_t(row) * TableLayers * P + First * P;
+    row_load<TableLayers * P, L * P>(table, size_t(row), First * P, token_row);
     for (int l = 0; l < L; ++l) {
       const float *c = context + (t * L + l) * P;
       for (int j = 0; j < P; ++j)
@@ -267,7 +490,7 @@ inline void ple_combine(const int32_t *tokens, const W *table,
       rms_norm<1, P>(slice, norm, eps, slice);
       for (int j = 0; j < P; ++j)
         out[(t * L + l) * P + j] =
-            (slice[j] + widen(token_row[l * P + j]) * table_scale) * combine;
+            (slice[j] + token_row[l * P + j] * table_scale) * combine;
     }
   }
 }
@@ -276,9 +499,11 @@ inline void ple_combine(const int32_t *tokens, const W *table,
 template <int T, int D, typename W>
 inline void embed(const int32_t *tokens, const W *table, float scale,
                   float *out) {
-  for (int t = 0; t < T; ++t)
+  for (int t = 0; t < T; ++t) {
+    row_load<D, D>(table, size_t(tokens[t]), 0, out + t * D);
     for (int i = 0; i < D; ++i)
-      out[t * D + i] = widen(table[size_t(tokens[t]) * D + i]) * scale;
+      out[t * D + i] *= scale;
+  }
 }
 
 /// out = a + b over N values.
@@ -297,10 +522,11 @@ inline void scale(const float *x, const W *scalar, float *out) {
 
 /// Mixture of experts (§2.6) on the normed |x| with the router reading the
 /// un-normalised |router_input|. |scratch|: D + 2*E + 3*I + D floats.
-template <int T, int D, int E, int K, int I, typename W>
-inline void moe(const float *x, const float *router_input, const W *router,
-                const W *router_scale, const W *per_expert_scale,
-                const W *gate_up, const W *down, float eps, float *scratch,
+template <int T, int D, int E, int K, int I, typename R, typename V, typename G,
+          typename W>
+inline void moe(const float *x, const float *router_input, const R *router,
+                const V *router_scale, const V *per_expert_scale,
+                const G *gate_up, const W *down, float eps, float *scratch,
                 float *out) {
   float *r = scratch, *logits = r + D, *order = logits + E;
   float *gu = order + E, *hidden = gu + 2 * I, *expert_out = hidden + I;
@@ -338,9 +564,10 @@ inline void moe(const float *x, const float *router_input, const W *router,
     for (int k = 0; k < K; ++k) {
       const int e = chosen[k];
       const float weight = logits[e] / selected * widen(per_expert_scale[e]);
-      linear<1, 2 * I, D>(x + t * D, gate_up + size_t(e) * 2 * I * D, gu);
+      linear<1, 2 * I, D>(x + t * D, skip_rows<D>(gate_up, size_t(e) * 2 * I),
+                          gu);
       gelu_gate<I>(gu, gu + I, hidden);
-      linear<1, D, I>(hidden, down + size_t(e) * D * I, expert_out);
+      linear<1, D, I>(hidden, skip_rows<I>(down, size_t(e) * D), expert_out);
       for (int i = 0; i < D; ++i)
         y[i] += weight * expert_out[i];
     }

@@ -110,6 +110,20 @@ g4_status g4_weights_wrap(const void *data, size_t size, const char *label,
  *  or wrapped again. */
 g4_status g4_weights_release(g4_weights *weights);
 
+/** A named byte range of a .g4w file (generated headers list the tables
+ *  read by row gathers this way). */
+typedef struct g4_weight_range {
+  const char *name;
+  uint64_t offset;
+  uint64_t size;
+} g4_weight_range;
+
+/** How many of the |size| bytes at |offset| of |weights| are in memory now
+ *  (whole pages, as the kernel reports them; caller memory counts as
+ *  resident). Fails with G4_INVALID_ARGUMENT for a range outside the file. */
+g4_status g4_weights_resident(const g4_weights *weights, uint64_t offset,
+                              uint64_t size, uint64_t *out_bytes);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

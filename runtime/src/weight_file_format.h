@@ -7,13 +7,23 @@
 //   offset 0   header (64 bytes): magic "G4CWEIGH", version, tensor count,
 //              directory size, fingerprint, data offset, file size
 //   offset 64  directory: per tensor, in order: u32 name length, name bytes,
-//              u32 format, u32 rank, u64 dims[rank], u64 offset, u64 size
-//   data       each tensor at a 64-byte aligned offset; the data region
-//              starts on a 4096-byte page so the file maps cleanly
+//              u32 format, u32 group, u32 rank, u64 dims[rank], u64 offset,
+//              u64 size
+//   data       each tensor at a 64-byte aligned offset (a page for tensors
+//              read by row gathers, so their untouched rows stay on disk);
+//              the data region starts on a 4096-byte page
 //
-// All integers are little-endian. The fingerprint is FNV-1a 64 over the
-// directory and every data byte: generated code compares it (and the file
-// size) at load, so a stale or truncated file is refused.
+// Quantised tensors are matrices of R rows (the product of the leading
+// dimensions) by C columns (the last one), symmetric (zero maps to zero),
+// stored row by row so a row is one contiguous piece (streamed by the
+// packer, gathered by embedding lookups): each row is its values, then its
+// scales, padded to a multiple of 16 bytes:
+//   int8  int8 q[C], f32 scale; x = scale * q (one scale per output
+//         channel / table row)
+//   int4  u8 q[C/2], f16 scales[C/G]: per group g of G columns, byte
+//         g*G/2 + j holds column g*G + j in its low nibble and column
+//         g*G + j + G/2 in its high one, each as q + 8 with q in [-8, 7];
+//         x = scale[g] * q
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,20 +35,40 @@
 namespace g4c::weightfile {
 
 constexpr char kMagic[8] = {'G', '4', 'C', 'W', 'E', 'I', 'G', 'H'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr uint64_t kHeaderSize = 64;
 constexpr uint64_t kTensorAlignment = 64;
 constexpr uint64_t kDataAlignment = 4096;
+
+constexpr uint64_t kRowAlignment = 16;
 
 /// How a tensor's elements are stored.
 enum class Format : uint32_t {
   F32 = 0,
   BF16 = 1,
+  Int8 = 2, ///< a f32 scale per row
+  Int4 = 3, ///< a f16 scale per group of columns
 };
 
-/// Bytes per element of |format|.
-constexpr uint64_t formatSize(Format format) {
-  return format == Format::F32 ? 4 : 2;
+constexpr bool isQuantised(Format format) {
+  return format == Format::Int8 || format == Format::Int4;
+}
+
+/// Bytes of one row of |columns| values stored as |format| (group |group|
+/// for int4), scales and padding included.
+constexpr uint64_t rowBytes(Format format, uint64_t columns, uint64_t group) {
+  switch (format) {
+  case Format::F32:
+    return columns * 4;
+  case Format::BF16:
+    return columns * 2;
+  case Format::Int8:
+    return (columns + 4 + kRowAlignment - 1) / kRowAlignment * kRowAlignment;
+  case Format::Int4:
+    return (columns / 2 + columns / group * 2 + kRowAlignment - 1) /
+           kRowAlignment * kRowAlignment;
+  }
+  return 0;
 }
 
 /// The fixed header (little-endian on disk).

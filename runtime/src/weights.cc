@@ -9,6 +9,8 @@
 #include "g4rt.h"
 #include "weight_file_format.h"
 
+#include <algorithm>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -112,5 +114,38 @@ extern "C" g4_status g4_weights_release(g4_weights *weights) {
     munmap(const_cast<uint8_t *>(weights->data), weights->size);
   weights->data = nullptr;
   weights->size = 0;
+  return G4_OK;
+}
+
+extern "C" g4_status g4_weights_resident(const g4_weights *weights,
+                                         uint64_t offset, uint64_t size,
+                                         uint64_t *out_bytes) {
+  if (!weights || !weights->data || !out_bytes || offset > weights->size ||
+      size > weights->size - offset)
+    return G4_INVALID_ARGUMENT;
+  *out_bytes = 0;
+  if (!weights->mapped || size == 0) {
+    *out_bytes = weights->mapped ? 0 : size;
+    return G4_OK;
+  }
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  const uint64_t first = offset / page * page;
+  const uint64_t end = (offset + size + page - 1) / page * page;
+  // One status byte per page, a bounded chunk at a time.
+  unsigned char status[4096];
+  for (uint64_t at = first; at < end; at += sizeof(status) * page) {
+    const uint64_t pages =
+        std::min<uint64_t>(sizeof(status), (end - at) / page);
+    void *start = const_cast<uint8_t *>(weights->data) + at;
+    if (mincore(start, pages * page, status) != 0)
+      return G4_IO_ERROR;
+    for (uint64_t p = 0; p < pages; ++p)
+      if (status[p] & 1) {
+        // Count only the part of the page inside the range.
+        const uint64_t begin = std::max(at + p * page, offset);
+        const uint64_t stop = std::min(at + (p + 1) * page, offset + size);
+        *out_bytes += stop - begin;
+      }
+  }
   return G4_OK;
 }

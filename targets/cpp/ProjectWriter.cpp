@@ -42,12 +42,16 @@ std::string runnerSource(llvm::StringRef name) {
 //
 // {0}-run [--weights F.g4w] --tokens IDS [--steps N] [--prefill-chunk K]
 // (built with linked weights, it uses them unless --weights is given)
-//         [--dump-logits F.npy]
+//         [--dump-logits F.npy] [--report F.json]
 // Runs the token ids (K per prefill call), writes the logits at every input
-// position as float32 .npy [T, vocab], then prints N greedy tokens.
+// position as float32 .npy [T, vocab], then prints N greedy tokens. The
+// report (JSON, "-": stderr) gives the prefill and decode times, the
+// process's memory and how much of the weights (and of each table read by
+// row gathers) is resident.
 
 #include "{0}.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -60,8 +64,58 @@ namespace {{
 int usage(const char *message) {{
   std::fprintf(stderr, "{0}-run: %s\n"
                "usage: {0}-run [--weights F.g4w] --tokens IDS [--steps N] "
-               "[--prefill-chunk K] [--dump-logits F.npy]\n", message);
+               "[--prefill-chunk K] [--dump-logits F.npy] [--report F.json]\n",
+               message);
   return 2;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// A field of /proc/self/status in kB (0 where there is none).
+long statusKb(const char *field) {{
+  FILE *status = std::fopen("/proc/self/status", "r");
+  long value = 0;
+  char line[256];
+  while (status && std::fgets(line, sizeof(line), status))
+    if (std::strncmp(line, field, std::strlen(field)) == 0)
+      value = std::strtol(line + std::strlen(field), nullptr, 10);
+  if (status)
+    std::fclose(status);
+  return value;
+}
+
+/// The JSON report of one run.
+bool writeReport(const char *path, const g4_weights &weights, long prompt,
+                 double prefill, long steps, double decode) {{
+  FILE *out = std::strcmp(path, "-") == 0 ? stderr : std::fopen(path, "w");
+  if (!out)
+    return false;
+  uint64_t resident = 0;
+  g4_weights_resident(&weights, 0, weights.size, &resident);
+  std::fprintf(out,
+               "{{\"prompt_tokens\": %ld, \"prefill_s\": %.6f, "
+               "\"decode_steps\": %ld, \"decode_s\": %.6f, "
+               "\"vm_rss_kb\": %ld, \"vm_hwm_kb\": %ld, "
+               "\"weights_bytes\": %llu, \"weights_resident_bytes\": %llu, "
+               "\"tables\": [",
+               prompt, prefill, steps, decode, statusKb("VmRSS:"),
+               statusKb("VmHWM:"), (unsigned long long)weights.size,
+               (unsigned long long)resident);
+  const g4_weight_range tables[] = {1}_GATHERED_TABLES;
+  for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); ++i) {{
+    uint64_t table = 0;
+    g4_weights_resident(&weights, tables[i].offset, tables[i].size, &table);
+    std::fprintf(out,
+                 "%s{{\"name\": \"%s\", \"bytes\": %llu, "
+                 "\"resident_bytes\": %llu}",
+                 i ? ", " : "", tables[i].name,
+                 (unsigned long long)tables[i].size, (unsigned long long)table);
+  }
+  std::fprintf(out, "]}\n");
+  return out == stderr || std::fclose(out) == 0;
 }
 
 bool parseIds(const char *text, std::vector<int32_t> &ids) {{
@@ -125,7 +179,7 @@ int main(int argc, char **argv) {{
 #else
   const char *weights = {1}_DEFAULT_WEIGHTS;
 #endif
-  const char *dump = nullptr;
+  const char *dump = nullptr, *report = nullptr;
   std::vector<int32_t> tokens;
   long steps = 0, chunk = 0;
   for (int i = 1; i < argc; ++i) {{
@@ -149,6 +203,8 @@ int main(int argc, char **argv) {{
         return usage("--prefill-chunk expects a count >= 1");
     } else if (flag == "--dump-logits")
       dump = value;
+    else if (flag == "--report")
+      report = value;
     else
       return usage(("unknown option " + flag).c_str());
   }
@@ -176,6 +232,7 @@ int main(int argc, char **argv) {{
   }
   const int64_t count = int64_t(tokens.size());
   std::vector<float> logits(size_t(count) * {1}_VOCAB_SIZE);
+  const auto prefillStart = std::chrono::steady_clock::now();
   for (int64_t done = 0; done < count; done += chunk) {{
     int64_t n = count - done < chunk ? count - done : chunk;
     if ({0}_prefill(&session, tokens.data() + done, n,
@@ -184,10 +241,12 @@ int main(int argc, char **argv) {{
       return 1;
     }
   }
+  const double prefillSeconds = secondsSince(prefillStart);
   if (dump && !writeNpy(dump, logits, count, {1}_VOCAB_SIZE)) {{
     std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", dump);
     return 1;
   }
+  const auto decodeStart = std::chrono::steady_clock::now();
   if (steps > 0) {{
     std::vector<float> row({1}_VOCAB_SIZE);
     int32_t next = argmax(logits.data() + (count - 1) * {1}_VOCAB_SIZE);
@@ -202,6 +261,13 @@ int main(int argc, char **argv) {{
       next = argmax(row.data());
     }
     std::printf("\n");
+  }
+  // steps - 1 decode calls: the first token came from the prefill.
+  if (report && !writeReport(report, session.weights, long(count),
+                             prefillSeconds, steps > 0 ? steps - 1 : 0,
+                             secondsSince(decodeStart))) {{
+    std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", report);
+    return 1;
   }
   {0}_close(&session);
   std::free(arena);

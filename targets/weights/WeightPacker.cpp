@@ -11,7 +11,10 @@
 #include "compiler/Support/Error.h"
 #include "compiler/Support/OutputFile.h"
 
+#include "targets/weights/Quantize.h"
+
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Parallel.h"
 
 #include <cstring>
 
@@ -35,11 +38,40 @@ DType dtypeOf(Format format) {
   return format == Format::F32 ? DType::F32 : DType::BF16;
 }
 
-/// Streams |request|'s elements, converted (and scaled), to |out| and
-/// |fingerprint|.
-void writeTensor(const PackedTensorRequest &request, llvm::raw_ostream &out,
-                 Fingerprint &fingerprint) {
-  const uint64_t elementSize = formatSize(request.format);
+/// A one-line progress report on large packs, redrawn every percent.
+class Progress {
+public:
+  Progress(llvm::raw_ostream *out, uint64_t total)
+      : out(total >= kReportAbove ? out : nullptr), total(total) {}
+  ~Progress() {
+    if (out && lastPercent >= 0)
+      *out << "\n";
+  }
+  void advance(uint64_t bytes) {
+    done += bytes;
+    int percent = int(done * 100 / std::max<uint64_t>(total, 1));
+    if (!out || percent == lastPercent)
+      return;
+    lastPercent = percent;
+    *out << llvm::formatv("\rg4c: packing weights {0,3}% ({1:F1} of {2:F1} "
+                          "GB)",
+                          percent, double(done) / 1e9, double(total) / 1e9);
+    out->flush();
+  }
+
+private:
+  static constexpr uint64_t kReportAbove = uint64_t(256) << 20;
+  llvm::raw_ostream *out;
+  uint64_t total, done = 0;
+  int lastPercent = -1;
+};
+
+/// Streams |request|'s rows of |columns| values, converted (scaled,
+/// quantised), to |out| and |fingerprint|.
+void writeTensor(const PackedTensorRequest &request, uint64_t columns,
+                 llvm::raw_ostream &out, Fingerprint &fingerprint,
+                 Progress &progress) {
+  const uint64_t rowSize = rowBytes(request.format, columns, request.group);
   std::vector<float> scale;
   if (request.columnScale) {
     const TensorInfo &info = *request.columnScale->info;
@@ -47,27 +79,42 @@ void writeTensor(const PackedTensorRequest &request, llvm::raw_ostream &out,
       scale.push_back(
           loadFloat(request.columnScale->data().data(), info.dtype, i));
   }
-  constexpr uint64_t kChunk = 1 << 20;
-  std::vector<uint8_t> buffer(kChunk * elementSize);
+  // About 1M values a batch, whole rows; rows quantise in parallel.
+  const uint64_t batchRows = std::max<uint64_t>(1, (1 << 20) / columns);
+  std::vector<uint8_t> buffer(batchRows * rowSize);
+  std::vector<float> values(batchRows * columns);
   for (const CheckpointTensor &part : request.rows) {
     const TensorInfo &info = *part.info;
     const uint8_t *source = part.data().data();
-    const uint64_t count = info.numElements();
-    for (uint64_t begin = 0; begin < count; begin += kChunk) {
-      uint64_t n = std::min(kChunk, count - begin);
-      for (uint64_t i = 0; i < n; ++i) {
-        float value = loadFloat(source, info.dtype, begin + i);
-        if (!scale.empty())
-          value *= scale[(begin + i) % scale.size()];
-        storeFloat(value, dtypeOf(request.format), &buffer[i * elementSize]);
-      }
-      out.write(reinterpret_cast<const char *>(buffer.data()), n * elementSize);
-      fingerprint.add(buffer.data(), n * elementSize);
+    const uint64_t rows = info.numElements() / columns;
+    for (uint64_t begin = 0; begin < rows; begin += batchRows) {
+      const uint64_t n = std::min(batchRows, rows - begin);
+      llvm::parallelFor(0, n, [&](size_t row) {
+        float *converted = &values[row * columns];
+        const uint64_t first = (begin + row) * columns;
+        for (uint64_t i = 0; i < columns; ++i) {
+          converted[i] = loadFloat(source, info.dtype, first + i);
+          if (!scale.empty())
+            converted[i] *= scale[i];
+        }
+        uint8_t *packed = &buffer[row * rowSize];
+        if (isQuantised(request.format)) {
+          quantizeRow(request.format, request.group, converted, columns,
+                      packed);
+          return;
+        }
+        const uint64_t elementSize = rowSize / columns;
+        for (uint64_t i = 0; i < columns; ++i)
+          storeFloat(converted[i], dtypeOf(request.format),
+                     packed + i * elementSize);
+      });
+      out.write(reinterpret_cast<const char *>(buffer.data()), n * rowSize);
+      fingerprint.add(buffer.data(), n * rowSize);
+      progress.advance(n * rowSize);
       // Done with these source bytes: the packer's footprint stays one
-      // chunk, not the checkpoint (E2B's PLE table alone is 4.7 GB).
-      const uint64_t sourceSize = dtypeSize(info.dtype);
-      part.file->releasePages(info, begin * sourceSize,
-                              (begin + n) * sourceSize);
+      // batch, not the checkpoint (E2B's PLE table alone is 4.7 GB).
+      const uint64_t sourceRow = columns * dtypeSize(info.dtype);
+      part.file->releasePages(info, begin * sourceRow, (begin + n) * sourceRow);
     }
   }
 }
@@ -106,6 +153,17 @@ shapeOf(llvm::StringRef path, const PackedTensorRequest &request) {
       return fail(
           llvm::formatv("needs a column scale of {0} floats", shape.back()));
   }
+  if (isQuantised(request.format) &&
+      !canQuantize(request.format, shape.back(), request.group))
+    return fail(llvm::formatv(
+        "cannot be stored as {0}: {1} columns{2}",
+        request.format == Format::Int8 ? "int8" : "int4", shape.back(),
+        request.format == Format::Int4
+            ? llvm::formatv(" in groups of {0} (group must be 32, 64 or 128 "
+                            "and divide the columns)",
+                            request.group)
+                  .str()
+            : std::string()));
   return shape;
 }
 
@@ -113,7 +171,8 @@ shapeOf(llvm::StringRef path, const PackedTensorRequest &request) {
 
 llvm::Expected<PackedWeights>
 packWeights(llvm::StringRef path,
-            const std::vector<PackedTensorRequest> &requests) {
+            const std::vector<PackedTensorRequest> &requests,
+            llvm::raw_ostream *progressStream) {
   PackedWeights packed;
   // Directory size does not depend on the offsets it records.
   uint64_t directorySize = 0;
@@ -123,7 +182,7 @@ packWeights(llvm::StringRef path,
     if (!shape)
       return shape.takeError();
     directorySize +=
-        4 + request.name.size() + 4 + 4 + 8 * shape->size() + 8 + 8;
+        4 + request.name.size() + 4 + 4 + 4 + 8 * shape->size() + 8 + 8;
     shapes.push_back(std::move(*shape));
   }
   uint64_t offset = alignUp(kHeaderSize + directorySize, kDataAlignment);
@@ -134,17 +193,24 @@ packWeights(llvm::StringRef path,
     PackedTensor tensor;
     tensor.name = request.name;
     tensor.format = request.format;
+    tensor.group = request.format == Format::Int4 ? request.group : 0;
+    tensor.pageAligned = request.pageAligned;
     tensor.shape = shapes[i];
     uint64_t count = 1;
     for (uint64_t dim : tensor.shape)
       count *= dim;
+    const uint64_t columns = tensor.shape.back();
+    if (request.pageAligned)
+      offset = alignUp(offset, kDataAlignment);
     tensor.offset = offset;
-    tensor.size = count * formatSize(request.format);
+    tensor.size =
+        count / columns * rowBytes(request.format, columns, tensor.group);
     offset = alignUp(offset + tensor.size, kTensorAlignment);
 
     append<uint32_t>(directory, uint32_t(tensor.name.size()));
     directory += tensor.name;
     append<uint32_t>(directory, uint32_t(tensor.format));
+    append<uint32_t>(directory, tensor.group);
     append<uint32_t>(directory, uint32_t(tensor.shape.size()));
     for (uint64_t dim : tensor.shape)
       append<uint64_t>(directory, dim);
@@ -163,9 +229,17 @@ packWeights(llvm::StringRef path,
         out.write_zeros(kHeaderSize);
         out << directory;
         out.write_zeros(dataOffset - kHeaderSize - directory.size());
+        uint64_t total = 0;
+        for (const PackedTensor &tensor : packed.tensors)
+          total += tensor.size;
+        Progress progress(progressStream, total);
         for (size_t i = 0; i < requests.size(); ++i) {
-          out.write_zeros(packed.tensors[i].offset - out.tell());
-          writeTensor(requests[i], out, fingerprint);
+          // Padding is data too: hash it like every other byte.
+          std::string padding(packed.tensors[i].offset - out.tell(), '\0');
+          out << padding;
+          fingerprint.add(padding.data(), padding.size());
+          writeTensor(requests[i], packed.tensors[i].shape.back(), out,
+                      fingerprint, progress);
         }
         packed.fingerprint = fingerprint.state;
 

@@ -31,12 +31,19 @@ struct PackedTensorRequest {
   /// When set, every row is multiplied elementwise by this vector, as
   /// large as the innermost dimension (a folded RMSNorm weight).
   std::optional<CheckpointTensor> columnScale = std::nullopt;
+  /// Columns per int4 scale (32, 64 or 128); unused by other formats.
+  uint32_t group = 0;
+  /// Start on a page of its own: a table read by row gathers, whose
+  /// untouched rows then never share a page with other data.
+  bool pageAligned = false;
 };
 
 /// Where a tensor landed in the .g4w (the generated code's constants).
 struct PackedTensor {
   std::string name;
   weightfile::Format format;
+  uint32_t group;
+  bool pageAligned; ///< a table read by row gathers
   std::vector<uint64_t> shape;
   uint64_t offset, size;
 };
@@ -51,10 +58,12 @@ struct PackedWeights {
 /// Writes |requests| to |path| (through a temporary file renamed into place
 /// at the end). Source tensors must be F32, F16 or BF16; the rows of one
 /// request must agree in their trailing dimensions. Scaled values are
-/// computed in f32, then stored in the request's format.
+/// computed in f32, then stored (quantised) in the request's format. With
+/// |progress|, a progress line goes there when the data is large.
 llvm::Expected<PackedWeights>
 packWeights(llvm::StringRef path,
-            const std::vector<PackedTensorRequest> &requests);
+            const std::vector<PackedTensorRequest> &requests,
+            llvm::raw_ostream *progress = nullptr);
 
 } // namespace g4c
 

@@ -7,44 +7,21 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "llvm/Support/MemoryBuffer.h"
+#include "compiler/Support/NpyReader.h"
+
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
-#include <cstring>
 #include <optional>
-#include <string>
 
 namespace {
 
-struct Npy {
-  std::string shape;
-  std::vector<float> values;
-};
-
-std::optional<Npy> readNpy(const char *path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return std::nullopt;
-  llvm::StringRef bytes = (*buffer)->getBuffer();
-  if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
-    return std::nullopt;
-  size_t headerLength = uint8_t(bytes[8]) | (uint8_t(bytes[9]) << 8);
-  if (bytes.size() < 10 + headerLength)
-    return std::nullopt;
-  llvm::StringRef header = bytes.substr(10, headerLength);
-  if (!header.contains("'descr': '<f4'"))
-    return std::nullopt;
-  size_t open = header.find("'shape': (");
-  size_t close = header.find(')', open);
-  if (open == llvm::StringRef::npos || close == llvm::StringRef::npos)
-    return std::nullopt;
-  Npy npy;
-  npy.shape = header.slice(open + 10, close).str();
-  llvm::StringRef data = bytes.drop_front(10 + headerLength);
-  npy.values.resize(data.size() / 4);
-  std::memcpy(npy.values.data(), data.data(), npy.values.size() * 4);
-  return npy;
+std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::interleaveComma(shape, os);
+  return text;
 }
 
 } // namespace
@@ -54,16 +31,22 @@ int main(int argc, char **argv) {
     llvm::errs() << "usage: g4c-npy-diff A.npy B.npy TOLERANCE\n";
     return 2;
   }
-  std::optional<Npy> a = readNpy(argv[1]), b = readNpy(argv[2]);
-  if (!a || !b) {
-    llvm::errs() << "g4c-npy-diff: cannot read " << (a ? argv[2] : argv[1])
-                 << " as float32 .npy\n";
+  auto read = [](const char *path) -> std::optional<g4c::NpyArray> {
+    auto array = g4c::readNpyFloat32(path);
+    if (array)
+      return std::move(*array);
+    llvm::errs() << "g4c-npy-diff: " << llvm::toString(array.takeError())
+                 << "\n";
+    return std::nullopt;
+  };
+  std::optional<g4c::NpyArray> a = read(argv[1]);
+  std::optional<g4c::NpyArray> b = a ? read(argv[2]) : std::nullopt;
+  if (!a || !b)
     return 2;
-  }
   double tolerance = std::atof(argv[3]);
   if (a->shape != b->shape) {
-    llvm::outs() << "shapes differ: (" << a->shape << ") vs (" << b->shape
-                 << ")\n";
+    llvm::outs() << "shapes differ: (" << shapeText(a->shape) << ") vs ("
+                 << shapeText(b->shape) << ")\n";
     return 1;
   }
   double worst = 0;
@@ -75,7 +58,8 @@ int main(int argc, char **argv) {
       at = i;
     }
   }
-  llvm::outs() << "shape (" << a->shape << "), max |difference| " << worst
-               << " at element " << at << ", tolerance " << tolerance << "\n";
+  llvm::outs() << "shape (" << shapeText(a->shape) << "), max |difference| "
+               << worst << " at element " << at << ", tolerance " << tolerance
+               << "\n";
   return worst <= tolerance ? 0 : 1;
 }

@@ -6,6 +6,9 @@
 #   Logits at every input position must agree within TOLERANCE. When the
 #   packed weights hold exactly the checkpoint's values (same dtype, or
 #   bf16 -> f32) the 64-step greedy continuations must be identical too.
+#   With ROUNDTRIP=g4c-quantize-roundtrip in the environment, the reference
+#   runs on the values the packer stores (quantised and dequantised with
+#   WEIGHTS and the --group-size among COMPILE_FLAGS), held to the same bar.
 set -euo pipefail
 g4c=$1 npy_diff=$2 work=$3 preset=$4 chunk=$5 dtype=$6 weights=$7 tolerance=$8
 shift 8
@@ -22,10 +25,16 @@ cmake --build "$work/out/build" -j2 >/dev/null
 tokens=2,17,30,45,100,7,8,9,10,11,300,12,13,14,15,16,17,200,5,6
 "$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
   --steps 64 --dump-logits "$work/compiled.npy" >"$work/compiled.txt"
-"$g4c" reference "$work/ckpt" --tokens "$tokens" --greedy 64 \
+reference_ckpt="$work/ckpt"
+if [ -n "${ROUNDTRIP:-}" ]; then
+  reference_ckpt="$work/roundtrip"
+  "$ROUNDTRIP" "$work/ckpt" "$reference_ckpt" --weights "$weights" \
+    $(printf '%s\n' "$@" | grep -A1 -x -e --group-size | tr '\n' ' ')
+fi
+"$g4c" reference "$reference_ckpt" --tokens "$tokens" --greedy 64 \
   --dump-logits "$work/reference.npy" >"$work/reference.txt"
 "$npy_diff" "$work/compiled.npy" "$work/reference.npy" "$tolerance"
-if [ "$weights" = "$dtype" ] || [ "$weights" = f32 ]; then
+if [ "$weights" = "$dtype" ] || [ "$weights" = f32 ] || [ -n "${ROUNDTRIP:-}" ]; then
   diff "$work/compiled.txt" "$work/reference.txt"
   echo "greedy 64 steps identical: $(cat "$work/compiled.txt")"
 fi

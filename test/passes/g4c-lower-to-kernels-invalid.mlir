@@ -10,6 +10,6 @@ module attributes {gemma.context_length = 8 : i64} {
 
 // -----
 
-// expected-error @+1 {{the kernels keep f32 KV caches; got kv-dtype "f16"}}
+// expected-error @+1 {{the kernels keep f32 or i8 KV caches; got kv-dtype "f16"}}
 module attributes {gemma.context_length = 8 : i64, gemma.memory_plan = {activation_bytes = 0 : i64, arena_bytes = 0 : i64, kv_bytes = 0 : i64, kv_bytes_per_layer = {}, kv_dtype = "f16", kv_offset_per_layer = {}, kv_slots_per_layer = {}}} {
 }

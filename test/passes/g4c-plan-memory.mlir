@@ -84,4 +84,4 @@ module attributes {gemma.context_length = 16 : i64, gemma.prefill_chunk = 3 : i6
   }
 }
 
-// DTYPE: error: expected kv-dtype f32, f16 or bf16, got 'q4'
+// DTYPE: error: expected kv-dtype f32, f16, bf16 or i8, got 'q4'

@@ -12,6 +12,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
+#include <vector>
+
 namespace g4c {
 
 /// A subcommand of the driver: its llvm::cl registration and its entry point
@@ -25,6 +27,9 @@ struct DriverCommand {
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::OptionCategory compileCategory;
 int runCompile();
+extern llvm::cl::SubCommand evalCommand;
+extern llvm::cl::OptionCategory evalCategory;
+int runEval();
 extern llvm::cl::SubCommand importCommand;
 extern llvm::cl::OptionCategory importCategory;
 int runImport();
@@ -43,6 +48,17 @@ int runRun();
 extern llvm::cl::SubCommand tokenizeCommand;
 extern llvm::cl::OptionCategory tokenizeCategory;
 int runTokenize();
+
+/// Comma-separated token ids, or an error naming --tokens.
+llvm::Expected<std::vector<int64_t>> parseTokenIds(llvm::StringRef text);
+
+/// Runs |program| with |args|, stdout and stderr to the file |log| (empty:
+/// inherited). With |exitCode|, stores the exit code and fails only when
+/// the program could not run; without, a nonzero exit is an error quoting
+/// the log's tail.
+llvm::Error executeProgram(llvm::StringRef program,
+                           llvm::ArrayRef<llvm::StringRef> args,
+                           llvm::StringRef log, int *exitCode = nullptr);
 
 /// Prints |error| as "g4c: error: ..." and returns exit code 1.
 int reportError(llvm::Error error);

@@ -37,10 +37,25 @@ cl::opt<std::string> outputDirectory("o", cl::Required,
                                      cl::value_desc("OUT"),
                                      cl::sub(compileCommand),
                                      cl::cat(compileCategory));
-cl::opt<std::string> weightFormat("weights", cl::init("bf16"),
-                                  cl::desc("Packed weight format: f32 or bf16"),
-                                  cl::sub(compileCommand),
-                                  cl::cat(compileCategory));
+cl::opt<std::string>
+    weightFormat("weights", cl::init("bf16"),
+                 cl::desc("Format of the weight matrices: f32, bf16, int8 "
+                          "(a scale per row) or int4 (a scale per group)"),
+                 cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<uint32_t> groupSize("group-size", cl::init(32),
+                            cl::desc("Columns per int4 scale: 32, 64 or 128"),
+                            cl::value_desc("G"), cl::sub(compileCommand),
+                            cl::cat(compileCategory));
+cl::opt<std::string>
+    kvCache("kv-cache", cl::init("f32"),
+            cl::desc("KV cache elements: f32, or int8 with a scale per head "
+                     "per position"),
+            cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<std::string> recipePath(
+    "recipe",
+    cl::desc("JSON rules giving tensors other formats by name pattern "
+             "(docs/weights.md)"),
+    cl::value_desc("FILE"), cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<int64_t>
     contextLength("context", cl::init(0),
                   cl::desc("Positions the KV caches hold (default: min(4096, "
@@ -70,12 +85,16 @@ cl::opt<std::string> modelName("name", cl::init("model"),
 } // namespace
 
 int runCompile() {
-  auto format = parseWeightFormat(weightFormat);
-  if (!format)
-    return reportError(format.takeError());
+  auto recipe = makeWeightRecipe(weightFormat, groupSize, recipePath);
+  if (!recipe)
+    return reportError(recipe.takeError());
   CompileSettings settings;
   settings.name = modelName;
-  settings.format = *format;
+  settings.weights = std::move(*recipe);
+  auto kvDType = parseKvCache(kvCache);
+  if (!kvDType)
+    return reportError(kvDType.takeError());
+  settings.kvDType = *kvDType;
   settings.contextLength = contextLength;
   settings.prefillChunk = prefillChunk;
   settings.linkWeights = linkWeights;

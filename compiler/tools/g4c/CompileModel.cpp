@@ -18,6 +18,7 @@
 #include "targets/cpp/CppEmitter.h"
 #include "targets/cpp/ProjectWriter.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -27,6 +28,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
+
+#include <map>
 
 namespace g4c {
 
@@ -47,18 +50,42 @@ llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
 }
 
 /// The tensors the kernels of |module| read, in the module's order: plain
-/// checkpoint tensors and the fused weights the packer builds from them.
+/// checkpoint tensors and the fused weights the packer builds from them,
+/// each in the format |recipe| gives it. Tables read by row gathers (the
+/// embedding, the PLE table) start on a page of their own.
 llvm::Expected<std::vector<PackedTensorRequest>>
 weightRequests(mlir::ModuleOp module, const Checkpoint &checkpoint,
-               weightfile::Format format) {
-  llvm::StringSet<> read;
-  module->walk([&](kernel::WeightOp ref) { read.insert(ref.getName()); });
+               const WeightRecipe &recipe) {
+  llvm::StringSet<> read, gathered;
+  module->walk([&](mlir::Operation *op) {
+    if (auto ref = llvm::dyn_cast<kernel::WeightOp>(op))
+      read.insert(ref.getName());
+    mlir::Value table;
+    if (auto embed = llvm::dyn_cast<kernel::EmbedOp>(op))
+      table = embed.getTable();
+    else if (auto ple = llvm::dyn_cast<kernel::PleCombineOp>(op))
+      table = ple.getTable();
+    if (auto ref = table ? table.getDefiningOp<kernel::WeightOp>() : nullptr)
+      gathered.insert(ref.getName());
+  });
   auto lookup = [&](llvm::StringRef name) -> llvm::Expected<CheckpointTensor> {
     if (std::optional<CheckpointTensor> tensor = checkpoint.lookup(name))
       return *tensor;
     return makeError("weight '" + name + "' is not in the checkpoint");
   };
+  auto formatOf = [&](llvm::StringRef name, const CheckpointTensor &tensor) {
+    const auto &shape = tensor.info->shape;
+    return recipe.formatFor(name, shape.size(),
+                            shape.empty() ? 0 : uint64_t(shape.back()));
+  };
   std::vector<PackedTensorRequest> requests;
+  auto add = [&](llvm::StringRef name, std::vector<CheckpointTensor> rows,
+                 TensorFormat format) -> PackedTensorRequest & {
+    requests.push_back({name.str(), std::move(rows), format.format});
+    requests.back().group = format.group;
+    requests.back().pageAligned = gathered.contains(name);
+    return requests.back();
+  };
   for (mlir::Operation &op : module.getBody()->getOperations()) {
     if (auto weight = llvm::dyn_cast<gemma::WeightOp>(op)) {
       if (!read.contains(weight.getSymName()))
@@ -66,33 +93,114 @@ weightRequests(mlir::ModuleOp module, const Checkpoint &checkpoint,
       auto tensor = lookup(weight.getSymName());
       if (!tensor)
         return tensor.takeError();
-      requests.push_back({weight.getSymName().str(), {*tensor}, format});
+      add(weight.getSymName(), {*tensor},
+          formatOf(weight.getSymName(), *tensor));
     } else if (auto fused = llvm::dyn_cast<gemma::FusedWeightOp>(op)) {
       if (!read.contains(fused.getSymName()))
         continue;
-      PackedTensorRequest request{fused.getSymName().str(), {}, format};
+      std::vector<CheckpointTensor> rows;
+      std::optional<std::pair<llvm::StringRef, TensorFormat>> first;
       for (auto part : fused.getParts().getAsRange<mlir::FlatSymbolRefAttr>()) {
         auto tensor = lookup(part.getValue());
         if (!tensor)
           return tensor.takeError();
-        request.rows.push_back(*tensor);
+        TensorFormat format = formatOf(part.getValue(), *tensor);
+        if (!first)
+          first.emplace(part.getValue(), format);
+        // One stacked matrix has one format.
+        if (!(format == first->second))
+          return makeError(llvm::formatv(
+              "the weight recipe gives '{0}' {1} and '{2}' {3}, but the "
+              "fuse-projections pass stacks them into one matrix: give them "
+              "one format or compile with --disable-pass=fuse-projections",
+              first->first, formatName(first->second), part.getValue(),
+              formatName(format)));
+        rows.push_back(*tensor);
       }
+      if (!first)
+        return makeError("fused weight '" + fused.getSymName() +
+                         "' has no parts");
+      TensorFormat format = first->second;
+      PackedTensorRequest &request =
+          add(fused.getSymName(), std::move(rows), format);
       if (fused.getScaledBy()) {
         auto scale = lookup(*fused.getScaledBy());
         if (!scale)
           return scale.takeError();
         request.columnScale = *scale;
       }
-      requests.push_back(std::move(request));
     }
   }
   return requests;
 }
 
+/// The bytes of weights one decode step reads: every weight a kernel
+/// streams, one row of a table read only by row gathers, the chosen share
+/// of MoE experts.
+uint64_t bytesPerDecodedToken(mlir::ModuleOp module,
+                              const PackedWeights &packed) {
+  auto decode = module.lookupSymbol<mlir::func::FuncOp>("decode");
+  if (!decode)
+    return 0;
+  llvm::StringMap<double> share; // of each tensor's bytes, the most read
+  auto read = [&](mlir::Value weight, double fraction) {
+    if (auto ref = weight.getDefiningOp<kernel::WeightOp>())
+      share[ref.getName()] = std::max(share.lookup(ref.getName()), fraction);
+  };
+  llvm::StringMap<const PackedTensor *> tensors;
+  for (const PackedTensor &tensor : packed.tensors)
+    tensors[tensor.name] = &tensor;
+  auto oneRow = [&](mlir::Value table) {
+    auto ref = table.getDefiningOp<kernel::WeightOp>();
+    const PackedTensor *tensor = ref ? tensors.lookup(ref.getName()) : nullptr;
+    return tensor ? 1.0 / double(tensor->shape.front()) : 1.0;
+  };
+  decode.walk([&](mlir::Operation *op) {
+    if (auto embed = llvm::dyn_cast<kernel::EmbedOp>(op))
+      return read(embed.getTable(), oneRow(embed.getTable()));
+    if (auto ple = llvm::dyn_cast<kernel::PleCombineOp>(op)) {
+      read(ple.getTable(), oneRow(ple.getTable()));
+      return read(ple.getNorm(), 1.0);
+    }
+    if (auto moe = llvm::dyn_cast<kernel::MoEOp>(op)) {
+      const double chosen =
+          double(moe.getTopK()) /
+          double(mlir::cast<mlir::ShapedType>(moe.getRouter().getType())
+                     .getShape()[0]);
+      read(moe.getGateUp(), chosen);
+      read(moe.getDown(), chosen);
+      read(moe.getRouter(), 1.0);
+      read(moe.getRouterScale(), 1.0);
+      return read(moe.getPerExpertScale(), 1.0);
+    }
+    for (mlir::Value operand : op->getOperands())
+      read(operand, 1.0);
+  });
+  double bytes = 0;
+  for (const auto &entry : share)
+    if (const PackedTensor *tensor = tensors.lookup(entry.getKey()))
+      bytes += double(tensor->size) * entry.getValue();
+  return uint64_t(bytes);
+}
+
+/// One line per format: how many tensors and bytes it holds.
+void reportFormats(const PackedWeights &packed, llvm::raw_ostream &report) {
+  std::map<std::string, std::pair<int, uint64_t>> totals;
+  for (const PackedTensor &tensor : packed.tensors) {
+    auto &[count, bytes] = totals[formatName({tensor.format, tensor.group})];
+    ++count;
+    bytes += tensor.size;
+  }
+  report << "weights:";
+  for (const auto &[name, total] : totals)
+    report << llvm::formatv(" {0} {1} tensors {2} B;", name, total.first,
+                            total.second);
+  report << "\n";
+}
+
 /// Everything after the checks: the files of OUT, written into |directory|.
 llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
                         const CompileSettings &settings) {
-  const weightfile::Format format = settings.format;
   const std::string &modelName = settings.name;
   const ModelConfig &config = checkpoint.config();
   mlir::MLIRContext context;
@@ -114,7 +222,8 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   G4cPipelineOptions pipelineOptions;
   // Folding a norm weight into a projection rounds W diag(g) once more:
   // exact enough in f32, an extra error in bf16.
-  pipelineOptions.foldNorms = format == weightfile::Format::F32;
+  pipelineOptions.foldNorms = settings.weights.allF32();
+  pipelineOptions.kvDType = settings.kvDType;
   for (const std::string &pass : settings.disabledPasses)
     if (!disableOptionalPass(pipelineOptions, pass))
       return makeError("--disable-pass: no optional pass '" + pass +
@@ -125,7 +234,7 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   if (failed(pm.run(**module)))
     return makeError("the g4c pipeline failed: " + diagnostics);
 
-  auto requests = weightRequests(**module, checkpoint, format);
+  auto requests = weightRequests(**module, checkpoint, settings.weights);
   if (!requests)
     return requests.takeError();
   auto path = [&](llvm::StringRef suffix) {
@@ -134,7 +243,7 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     return std::string(joined);
   };
   llvm::errs() << llvm::formatv("g4c: packing {0} weights\n", requests->size());
-  auto packed = packWeights(path(".g4w"), *requests);
+  auto packed = packWeights(path(".g4w"), *requests, &llvm::errs());
   if (!packed)
     return packed.takeError();
 
@@ -186,14 +295,18 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     return plan.getAs<mlir::IntegerAttr>(key).getInt();
   };
   llvm::raw_ostream &report = settings.report ? *settings.report : llvm::outs();
+  reportFormats(*packed, report);
+  report << llvm::formatv("decode reads {0} bytes of weights per token\n",
+                          bytesPerDecodedToken(**module, *packed));
   report << llvm::formatv(
-      "memory plan: arena {0} bytes = KV caches {1} ({2} layers) + "
+      "memory plan: arena {0} bytes = KV caches {1} ({2} layers, {7}) + "
       "activations {3} + kernel scratch {4} + logits {5}; weights {6} "
       "bytes\n",
       emitted->arenaBytes, bytes("kv_bytes"),
       plan.getAs<mlir::DictionaryAttr>("kv_bytes_per_layer").size(),
       bytes("activation_bytes"), bytes("scratch_bytes"),
-      int64_t(emitted->arenaBytes) - bytes("arena_bytes"), packed->fileSize);
+      int64_t(emitted->arenaBytes) - bytes("arena_bytes"), packed->fileSize,
+      settings.kvDType == "i8" ? "int8" : "f32");
   // Each cache: the sizes the specialisations decided.
   auto slots = plan.getAs<mlir::DictionaryAttr>("kv_slots_per_layer");
   report << "  KV caches:";
@@ -211,12 +324,25 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
 
 bool isIdentifier(llvm::StringRef text) { return isIdentifierText(text); }
 
-llvm::Expected<weightfile::Format> parseWeightFormat(llvm::StringRef text) {
+llvm::Expected<WeightRecipe> makeWeightRecipe(llvm::StringRef weights,
+                                              uint32_t groupSize,
+                                              llvm::StringRef recipePath) {
+  auto format = parseTensorFormat(weights, groupSize, "--weights");
+  if (!format)
+    return format.takeError();
+  WeightRecipe recipe(*format);
+  if (!recipePath.empty())
+    if (llvm::Error error = recipe.addRulesFromFile(recipePath))
+      return std::move(error);
+  return recipe;
+}
+
+llvm::Expected<std::string> parseKvCache(llvm::StringRef text) {
   if (text == "f32")
-    return weightfile::Format::F32;
-  if (text == "bf16")
-    return weightfile::Format::BF16;
-  return makeError("--weights must be f32 or bf16, got '" + text + "'");
+    return std::string("f32");
+  if (text == "int8")
+    return std::string("i8");
+  return makeError("--kv-cache must be f32 or int8, got '" + text + "'");
 }
 
 llvm::Error compileCheckpoint(const Checkpoint &checkpoint, llvm::StringRef out,

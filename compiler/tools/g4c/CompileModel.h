@@ -11,7 +11,7 @@
 #define G4C_TOOLS_G4C_COMPILEMODEL_H
 
 #include "compiler/Checkpoint/Checkpoint.h"
-#include "runtime/src/weight_file_format.h"
+#include "targets/weights/WeightRecipe.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -23,9 +23,12 @@ namespace g4c {
 
 struct CompileSettings {
   std::string name = "model"; ///< a C identifier
-  weightfile::Format format = weightfile::Format::BF16;
+  /// The format of every packed tensor.
+  WeightRecipe weights{TensorFormat{weightfile::Format::BF16, 0}};
   int64_t contextLength = 0; ///< 0: min(4096, max_position_embeddings)
   int64_t prefillChunk = 8;
+  /// KV cache elements: "f32" or "i8" (a f32 scale per head per slot).
+  std::string kvDType = "f32";
   bool linkWeights = false;
   std::vector<std::string> disabledPasses;
   /// Where the memory plan is reported (null: stdout).
@@ -35,8 +38,13 @@ struct CompileSettings {
 /// Whether |text| is a C identifier.
 bool isIdentifier(llvm::StringRef text);
 
-/// "f32" or "bf16", or an error naming --weights.
-llvm::Expected<weightfile::Format> parseWeightFormat(llvm::StringRef text);
+/// The recipe of --weights F [--group-size G] [--recipe FILE].
+llvm::Expected<WeightRecipe> makeWeightRecipe(llvm::StringRef weights,
+                                              uint32_t groupSize,
+                                              llvm::StringRef recipePath);
+
+/// The plan's KV dtype for --kv-cache f32|int8, or an error naming it.
+llvm::Expected<std::string> parseKvCache(llvm::StringRef text);
 
 /// Compiles |checkpoint| into |out|, which must not exist or be empty:
 /// built in a temporary directory beside it and renamed into place, so a

@@ -53,21 +53,6 @@ cl::opt<int64_t> greedy("greedy", cl::init(0),
                         cl::value_desc("N"), cl::sub(referenceCommand),
                         cl::cat(referenceCategory));
 
-llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text) {
-  std::vector<int64_t> tokens;
-  llvm::SmallVector<llvm::StringRef> parts;
-  text.split(parts, ',');
-  for (llvm::StringRef part : parts) {
-    int64_t id;
-    if (part.trim().getAsInteger(10, id))
-      return makeError("--tokens: '" + part + "' is not an integer token id");
-    tokens.push_back(id);
-  }
-  if (tokens.empty() || text.trim().empty())
-    return makeError("--tokens: no token ids given");
-  return tokens;
-}
-
 int64_t argmax(llvm::ArrayRef<float> row) {
   return std::max_element(row.begin(), row.end()) - row.begin();
 }
@@ -75,7 +60,7 @@ int64_t argmax(llvm::ArrayRef<float> row) {
 } // namespace
 
 int runReference() {
-  auto tokens = parseTokens(tokenList);
+  auto tokens = parseTokenIds(tokenList);
   if (!tokens)
     return reportError(tokens.takeError());
   if (prefillChunk < 0 || greedy < 0)

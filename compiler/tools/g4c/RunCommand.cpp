@@ -98,9 +98,25 @@ cl::opt<bool> truncate("truncate",
                        cl::desc("Keep the end of a prompt longer than the "
                                 "context instead of failing"),
                        cl::sub(runCommand), cl::cat(runCategory));
-cl::opt<std::string> weightFormat("weights", cl::init("bf16"),
-                                  cl::desc("Packed weight format: f32 or bf16"),
-                                  cl::sub(runCommand), cl::cat(runCategory));
+cl::opt<std::string>
+    weightFormat("weights", cl::init("bf16"),
+                 cl::desc("Format of the weight matrices: f32, bf16, int8 "
+                          "(a scale per row) or int4 (a scale per group)"),
+                 cl::sub(runCommand), cl::cat(runCategory));
+cl::opt<uint32_t> groupSize("group-size", cl::init(32),
+                            cl::desc("Columns per int4 scale: 32, 64 or 128"),
+                            cl::value_desc("G"), cl::sub(runCommand),
+                            cl::cat(runCategory));
+cl::opt<std::string>
+    kvCache("kv-cache", cl::init("f32"),
+            cl::desc("KV cache elements: f32, or int8 with a scale per head "
+                     "per position"),
+            cl::sub(runCommand), cl::cat(runCategory));
+cl::opt<std::string> recipePath(
+    "recipe",
+    cl::desc("JSON rules giving tensors other formats by name pattern "
+             "(docs/weights.md)"),
+    cl::value_desc("FILE"), cl::sub(runCommand), cl::cat(runCategory));
 cl::opt<int64_t> contextLength(
     "context", cl::init(0),
     cl::desc("Context length (default: min(4096, max_position_embeddings))"),
@@ -146,10 +162,11 @@ llvm::Expected<std::string> cacheRoot() {
 }
 
 /// The cache key: g4c's format version, the checkpoint's files (names,
-/// sizes, modification times; config.json by content), the options.
+/// sizes, modification times; config.json by content), the options (the
+/// recipe by content).
 llvm::Expected<std::string> cacheKey(const Checkpoint &checkpoint) {
   Fingerprint key;
-  key.add("g4c run cache v1");
+  key.add("g4c run cache v2");
   llvm::SmallString<256> real;
   if (llvm::sys::fs::real_path(checkpoint.directory(), real))
     real = checkpoint.directory();
@@ -171,6 +188,15 @@ llvm::Expected<std::string> cacheKey(const Checkpoint &checkpoint) {
         status.getLastModificationTime().time_since_epoch().count()));
   }
   key.add(weightFormat);
+  key.add(std::to_string(groupSize));
+  key.add(kvCache);
+  if (!recipePath.empty()) {
+    auto recipe = llvm::MemoryBuffer::getFile(recipePath);
+    if (!recipe)
+      return makeError(recipePath +
+                       ": cannot read: " + recipe.getError().message());
+    key.add((*recipe)->getBuffer());
+  }
   key.add(std::to_string(contextLength));
   key.add(std::to_string(prefillChunk));
   return llvm::formatv("model-{0:x-16}", key.state).str();
@@ -193,32 +219,6 @@ void removePartialEntry() {
     if (!llvm::sys::fs::exists(partialEntry))
       return;
   }
-}
-
-/// Runs |program| with |args|, output to |log| (empty: inherited).
-llvm::Error execute(llvm::StringRef program,
-                    llvm::ArrayRef<llvm::StringRef> args, llvm::StringRef log,
-                    int *exitCode = nullptr) {
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, log, log};
-  std::string message;
-  int code = llvm::sys::ExecuteAndWait(
-      program, args, std::nullopt,
-      log.empty() ? llvm::ArrayRef<std::optional<llvm::StringRef>>()
-                  : llvm::ArrayRef<std::optional<llvm::StringRef>>(redirects),
-      0, 0, &message);
-  if (exitCode) {
-    *exitCode = code;
-    return code < 0 ? makeError(program + ": " + message)
-                    : llvm::Error::success();
-  }
-  if (code != 0) {
-    std::string tail;
-    if (auto buffer = llvm::MemoryBuffer::getFile(log))
-      tail = (*buffer)->getBuffer().take_back(2000).str();
-    return makeError(program + " failed" +
-                     (message.empty() ? "" : ": " + message) + "\n" + tail);
-  }
-  return llvm::Error::success();
 }
 
 /// Compiles and builds the model into |entry| unless it is there.
@@ -256,7 +256,7 @@ llvm::Error buildEntry(const Checkpoint &checkpoint, llvm::StringRef entry,
     error = stopped();
   if (!error) {
     llvm::errs() << "g4c: building the generated code (log: " << log << ")\n";
-    error = execute(
+    error = executeProgram(
         *cmake,
         {*cmake, "-S", project, "-B", build, "-DCMAKE_BUILD_TYPE=Release"},
         log);
@@ -264,7 +264,7 @@ llvm::Error buildEntry(const Checkpoint &checkpoint, llvm::StringRef entry,
   if (!error)
     error = stopped();
   if (!error)
-    error = execute(*cmake, {*cmake, "--build", build, "-j", "2"}, log);
+    error = executeProgram(*cmake, {*cmake, "--build", build, "-j", "2"}, log);
   if (!error)
     error = stopped();
   if (!error) {
@@ -323,9 +323,9 @@ void applyGenerationConfig(const Checkpoint &checkpoint,
 llvm::Expected<int> run() {
   if (prompt.getNumOccurrences() == 0 && !interactive)
     return makeError("give --prompt TEXT (or --interactive)");
-  auto format = parseWeightFormat(weightFormat);
-  if (!format)
-    return format.takeError();
+  auto recipe = makeWeightRecipe(weightFormat, groupSize, recipePath);
+  if (!recipe)
+    return recipe.takeError();
   auto checkpoint = Checkpoint::openValidated(checkpointPath);
   if (!checkpoint)
     return checkpoint.takeError();
@@ -336,7 +336,11 @@ llvm::Expected<int> run() {
                                       "one to turn text into tokens (g4c "
                                       "compile works without)");
   CompileSettings settings;
-  settings.format = *format;
+  settings.weights = std::move(*recipe);
+  auto kvDType = parseKvCache(kvCache);
+  if (!kvDType)
+    return kvDType.takeError();
+  settings.kvDType = *kvDType;
   settings.contextLength = contextLength;
   settings.prefillChunk = prefillChunk;
   settings.report = &llvm::errs(); // stdout is the generated text
@@ -394,7 +398,7 @@ llvm::Expected<int> run() {
   option(repeatPenalty, "--repeat-penalty");
   std::vector<llvm::StringRef> argv(args.begin(), args.end());
   int code = 0;
-  if (llvm::Error error = execute(program, argv, "", &code))
+  if (llvm::Error error = executeProgram(program, argv, "", &code))
     return std::move(error);
   return code;
 }

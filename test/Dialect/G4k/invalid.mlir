@@ -102,3 +102,27 @@ func.func @negative_fused_linear_rows(%x: memref<2x8xf32>, %w: memref<8x8xbf16>,
   g4k.fused_linear %x, %w -> %a, %b : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x4xf32>, memref<3x4xf32>
   return
 }
+
+// -----
+
+func.func @negative_int8_cache_without_scales(%q: memref<2x2x4xf32>, %c: memref<4x1x4xi8>, %scores: memref<8xf32>, %s: index) {
+  // expected-error @+1 {{expected k and v scales with an int8 cache}}
+  g4k.attend %q, %c, %c scores(%scores : memref<8xf32>) at %s -> %q {window = 0 : i64} : memref<2x2x4xf32>, memref<4x1x4xi8>, memref<4x1x4xi8> -> memref<2x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @negative_scales_with_f32_cache(%k: memref<2x1x4xf32>, %c: memref<4x1x4xf32>, %cs: memref<4x1xf32>, %s: index) {
+  // expected-error @+1 {{expected scales only with an int8 cache}}
+  g4k.kv_store %k, %k at %s -> %c, %c scales(%cs, %cs : memref<4x1xf32>, memref<4x1xf32>) : memref<2x1x4xf32> -> memref<4x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @negative_scales_shape(%k: memref<2x1x4xf32>, %c: memref<4x1x4xi8>, %cs: memref<4x2xf32>, %s: index) {
+  // expected-error @+1 {{expected k_scales of shape [4, 1]}}
+  g4k.kv_store %k, %k at %s -> %c, %c scales(%cs, %cs : memref<4x2xf32>, memref<4x2xf32>) : memref<2x1x4xf32> -> memref<4x1x4xi8>
+  return
+}

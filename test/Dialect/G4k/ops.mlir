@@ -14,6 +14,8 @@
 // CHECK: g4k.attend %{{.+}}, %{{.+}}, %{{.+}} fresh(%{{.+}}, %{{.+}} : memref<2x1x4xf32>, memref<2x1x4xf32>) scores(%{{.+}} : memref<8xf32>) at %{{.+}} -> %{{.+}} {window = 4 : i64} : memref<2x2x4xf32>, memref<4x1x4xf32>, memref<4x1x4xf32> -> memref<2x2x4xf32>
 // CHECK: g4k.attend %{{.+}}, %{{.+}}, %{{.+}} scores(%{{.+}} : memref<8xf32>) at
 // CHECK: g4k.kv_store %{{.+}}, %{{.+}} at %{{.+}} -> %{{.+}}, %{{.+}} : memref<2x1x4xf32> -> memref<4x1x4xf32>
+// CHECK: g4k.attend %{{.+}}, %{{.+}}, %{{.+}} scales(%{{.+}}, %{{.+}} : memref<4x1xf32>, memref<4x1xf32>) fresh(%{{.+}}, %{{.+}} : memref<2x1x4xf32>, memref<2x1x4xf32>) scores(%{{.+}} : memref<8xf32>) at %{{.+}} -> %{{.+}} {window = 4 : i64} : memref<2x2x4xf32>, memref<4x1x4xi8>, memref<4x1x4xi8> -> memref<2x2x4xf32>
+// CHECK: g4k.kv_store %{{.+}}, %{{.+}} at %{{.+}} -> %{{.+}}, %{{.+}} scales(%{{.+}}, %{{.+}} : memref<4x1xf32>, memref<4x1xf32>) : memref<2x1x4xf32> -> memref<4x1x4xi8>
 // CHECK: g4k.copy %{{.+}} -> %{{.+}} : memref<2x8xf32> -> memref<2x8xf32>
 // CHECK: g4k.gelu_gate %{{.+}}, %{{.+}} -> %{{.+}} : memref<2x4xf32, strided<[8, 1], offset: 4>>, memref<2x4xf32> -> memref<2x4xf32>
 // CHECK: g4k.add %{{.+}}, %{{.+}} -> %{{.+}} : memref<2x8xf32>
@@ -23,7 +25,7 @@
 // CHECK: g4k.moe %{{.+}}, %{{.+}} router(%{{.+}}, %{{.+}}, %{{.+}} : memref<4x8xbf16>, memref<8xbf16>, memref<4xbf16>) experts(%{{.+}}, %{{.+}} : memref<4x8x8xbf16>, memref<4x8x4xbf16>) scratch(%{{.+}} : memref<64xf32>) -> %{{.+}} {epsilon = 9.9999999999999995E-7 : f64, top_k = 2 : i64} : memref<2x8xf32>
 module {
   gemma.weight @w : tensor<8x8xbf16> = "w" in "m.safetensors"
-  func.func @every_kernel(%tokens: memref<2xi32>, %s: index, %x: memref<2x8xf32>, %y: memref<2x8xf32>, %h: memref<2x2x4xf32>, %n: memref<4xbf16>, %f: memref<2xf64>, %c: memref<4x1x4xf32>, %k: memref<2x1x4xf32>, %scores: memref<8xf32>, %o: memref<2x2x4xf32>, %g: memref<2x4xf32, strided<[8, 1], offset: 4>>, %u: memref<2x4xf32>, %one: memref<1xbf16>, %router: memref<4x8xbf16>, %rs: memref<8xbf16>, %pe: memref<4xbf16>, %gu: memref<4x8x8xbf16>, %dn: memref<4x8x4xbf16>, %work: memref<64xf32>) {
+  func.func @every_kernel(%tokens: memref<2xi32>, %s: index, %x: memref<2x8xf32>, %y: memref<2x8xf32>, %h: memref<2x2x4xf32>, %n: memref<4xbf16>, %f: memref<2xf64>, %c: memref<4x1x4xf32>, %k: memref<2x1x4xf32>, %scores: memref<8xf32>, %o: memref<2x2x4xf32>, %g: memref<2x4xf32, strided<[8, 1], offset: 4>>, %u: memref<2x4xf32>, %one: memref<1xbf16>, %router: memref<4x8xbf16>, %rs: memref<8xbf16>, %pe: memref<4xbf16>, %gu: memref<4x8x8xbf16>, %dn: memref<4x8x4xbf16>, %work: memref<64xf32>, %c8: memref<4x1x4xi8>, %cs: memref<4x1xf32>) {
     %w = g4k.weight @w : memref<8x8xbf16>
     g4k.embed %tokens, %w -> %x {scale = 2.0 : f64} : memref<2xi32>, memref<8x8xbf16> -> memref<2x8xf32>
     g4k.linear %x, %w -> %y : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x8xf32>
@@ -35,6 +37,8 @@ module {
     g4k.attend %h, %c, %c fresh(%k, %k : memref<2x1x4xf32>, memref<2x1x4xf32>) scores(%scores : memref<8xf32>) at %s -> %o {window = 4 : i64} : memref<2x2x4xf32>, memref<4x1x4xf32>, memref<4x1x4xf32> -> memref<2x2x4xf32>
     g4k.attend %h, %c, %c scores(%scores : memref<8xf32>) at %s -> %o {window = 0 : i64} : memref<2x2x4xf32>, memref<4x1x4xf32>, memref<4x1x4xf32> -> memref<2x2x4xf32>
     g4k.kv_store %k, %k at %s -> %c, %c : memref<2x1x4xf32> -> memref<4x1x4xf32>
+    g4k.attend %h, %c8, %c8 scales(%cs, %cs : memref<4x1xf32>, memref<4x1xf32>) fresh(%k, %k : memref<2x1x4xf32>, memref<2x1x4xf32>) scores(%scores : memref<8xf32>) at %s -> %o {window = 4 : i64} : memref<2x2x4xf32>, memref<4x1x4xi8>, memref<4x1x4xi8> -> memref<2x2x4xf32>
+    g4k.kv_store %k, %k at %s -> %c8, %c8 scales(%cs, %cs : memref<4x1xf32>, memref<4x1xf32>) : memref<2x1x4xf32> -> memref<4x1x4xi8>
     g4k.copy %x -> %y : memref<2x8xf32> -> memref<2x8xf32>
     g4k.gelu_gate %g, %u -> %u : memref<2x4xf32, strided<[8, 1], offset: 4>>, memref<2x4xf32> -> memref<2x4xf32>
     g4k.add %x, %y -> %y : memref<2x8xf32>

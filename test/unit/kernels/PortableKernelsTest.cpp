@@ -159,7 +159,7 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   (*model)->attend(0, q, keyRows, valueRows, expected.data());
   float scores[kSlots];
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
-      q.data(), keys.data(), values.data(), freshKeys.data(),
+      q.data(), g4k::f32_kv{keys.data(), values.data()}, freshKeys.data(),
       freshValues.data(), freshStart, first, last, scores, actual.data());
   expectClose(actual, expected);
 
@@ -176,8 +176,56 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   (*model)->attend(0, q, keyRows, valueRows, expected.data());
   float linearScores[kContext];
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kContext>(
-      q.data(), linearKeys.data(), linearValues.data(), nullptr, nullptr,
-      /*fresh_start=*/7, 0, 6, linearScores, actual.data());
+      q.data(), g4k::f32_kv{linearKeys.data(), linearValues.data()}, nullptr,
+      nullptr, /*fresh_start=*/7, 0, 6, linearScores, actual.data());
+  expectClose(actual, expected);
+}
+
+// int8 KV: kv_store_q8 keeps each head's row within half a step of its
+// absmax / 127 scale, and attention over the int8 cache is attention over
+// the values it stands for.
+TEST(PortableKernels, Int8KvCacheStoresAndAttends) {
+  constexpr int kHeadDim = 12, kQHeads = 4, kKvHeads = 2, kSlots = 5, kT = 3;
+  constexpr int kRow = kKvHeads * kHeadDim;
+  std::vector<float> k = randomValues(kT * kRow, 21, 2.0f);
+  std::vector<float> v = randomValues(kT * kRow, 22);
+  int8_t kCache[kSlots * kRow] = {}, vCache[kSlots * kRow] = {};
+  float kScales[kSlots * kKvHeads] = {}, vScales[kSlots * kKvHeads] = {};
+  g4k::kv_store_q8<kT, kKvHeads, kHeadDim, kSlots>(
+      k.data(), v.data(), /*start=*/4, kCache, vCache, kScales, vScales);
+  // Positions 4, 5, 6 land in slots 4, 0, 1.
+  std::vector<float> kBack(kSlots * kRow), vBack(kSlots * kRow);
+  for (int slot = 0; slot < kSlots; ++slot)
+    for (int h = 0; h < kKvHeads; ++h)
+      for (int i = 0; i < kHeadDim; ++i) {
+        const int at = (slot * kKvHeads + h) * kHeadDim + i;
+        kBack[at] = kScales[slot * kKvHeads + h] * float(kCache[at]);
+        vBack[at] = vScales[slot * kKvHeads + h] * float(vCache[at]);
+      }
+  for (int t = 0; t < kT; ++t) {
+    const int slot = (4 + t) % kSlots;
+    for (int h = 0; h < kKvHeads; ++h) {
+      float absmax = 0;
+      for (int i = 0; i < kHeadDim; ++i)
+        absmax =
+            std::max(absmax, std::fabs(k[(t * kKvHeads + h) * kHeadDim + i]));
+      EXPECT_FLOAT_EQ(kScales[slot * kKvHeads + h], absmax / 127);
+      for (int i = 0; i < kHeadDim; ++i)
+        EXPECT_LE(std::fabs(kBack[(slot * kKvHeads + h) * kHeadDim + i] -
+                            k[(t * kKvHeads + h) * kHeadDim + i]),
+                  absmax / 127 / 2 * 1.0001f);
+    }
+  }
+  std::vector<float> q = randomValues(kQHeads * kHeadDim, 23);
+  std::vector<float> expected(kQHeads * kHeadDim), actual(expected.size());
+  float scores[kSlots];
+  // Position 6 attends to 4..6 (slots 4, 0, 1), all from the cache.
+  g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
+      q.data(), g4k::f32_kv{kBack.data(), vBack.data()}, nullptr, nullptr,
+      /*fresh_start=*/7, 4, 6, scores, expected.data());
+  g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
+      q.data(), g4k::q8_kv{kCache, vCache, kScales, vScales}, nullptr, nullptr,
+      /*fresh_start=*/7, 4, 6, scores, actual.data());
   expectClose(actual, expected);
 }
 

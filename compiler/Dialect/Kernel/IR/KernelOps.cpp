@@ -130,6 +130,23 @@ LogicalResult RopeOp::verify() {
   return success();
 }
 
+/// An int8 cache needs [slots, kv heads] scales for K and V; f32 none.
+static LogicalResult verifyCacheScales(Operation *op, Value kCache,
+                                       Value kScales, Value vScales) {
+  const bool int8 = typeOf(kCache).getElementType().isInteger(8);
+  if (int8 != bool(kScales) || bool(kScales) != bool(vScales))
+    return op->emitOpError(int8 ? "expected k and v scales with an int8 cache"
+                                : "expected scales only with an int8 cache");
+  if (!kScales)
+    return success();
+  ArrayRef<int64_t> cache = shapeOf(kCache);
+  SmallVector<int64_t> expected{cache[0], cache[1]};
+  if (failed(expectShape(op, "k_scales", kScales, expected)) ||
+      failed(expectShape(op, "v_scales", vScales, expected)))
+    return failure();
+  return success();
+}
+
 LogicalResult AttendOp::verify() {
   if (failed(expectStatic(*this)))
     return failure();
@@ -151,7 +168,10 @@ LogicalResult AttendOp::verify() {
   if (typeOf(getScores()).getNumElements() < cache[0] + q[0])
     return emitOpError("expected scores scratch of at least ")
            << cache[0] + q[0] << " floats";
-  return success();
+  if (typeOf(getVCache()).getElementType() !=
+      typeOf(getKCache()).getElementType())
+    return emitOpError("expected k and v caches of one element type");
+  return verifyCacheScales(*this, getKCache(), getKScales(), getVScales());
 }
 
 LogicalResult KvStoreOp::verify() {
@@ -162,7 +182,8 @@ LogicalResult KvStoreOp::verify() {
       k.drop_front() != cache.drop_front())
     return emitOpError("expected k [T, kv heads, head_dim] and a cache [slots, "
                        "kv heads, head_dim]");
-  return success(); // v and v_cache match k and k_cache (AllTypesMatch)
+  // v and v_cache match k and k_cache (AllTypesMatch).
+  return verifyCacheScales(*this, getKCache(), getKScales(), getVScales());
 }
 
 LogicalResult GeluGateOp::verify() {

@@ -32,6 +32,7 @@ class G4k_Op<string mnemonic, list<Trait> traits = []>
 
 def G4k_F32Buffer : MemRefOf<[F32]>;
 def G4k_WeightBuffer : MemRefOf<[F32, F16, BF16]>;
+def G4k_KvCacheBuffer : MemRefOf<[F32, I8]>;
 
 // Operand roles: what a kernel reads, writes, or both (in place). Passes
 // reason about the arena through these effects (g4c-fuse-projections).
@@ -148,32 +149,47 @@ def G4k_AttendOp : G4k_Op<"attend", [AttrSizedOperandSegments]> {
     in slot q % slots) for q < start when `fresh_k`/`fresh_v`
     ([T, kv heads, head_dim], position start + i in row i) are given, and
     for every position otherwise. GQA, scaling 1.0. `scores` is scratch of
-    at least slots + T floats. `out` is [T, heads, head_dim].
+    at least slots + T floats. `out` is [T, heads, head_dim]. An int8 cache
+    comes with `k_scales`/`v_scales` [slots, kv heads]: the f32 scale of
+    each head at each slot.
   }];
-  let arguments = (ins G4k_In<G4k_F32Buffer>:$q, G4k_In<G4k_F32Buffer>:$k_cache,
-                       G4k_In<G4k_F32Buffer>:$v_cache,
+  let arguments = (ins G4k_In<G4k_F32Buffer>:$q,
+                       G4k_In<G4k_KvCacheBuffer>:$k_cache,
+                       G4k_In<G4k_KvCacheBuffer>:$v_cache,
+                       G4k_In<Optional<G4k_F32Buffer>>:$k_scales,
+                       G4k_In<Optional<G4k_F32Buffer>>:$v_scales,
                        G4k_In<Optional<G4k_F32Buffer>>:$fresh_k,
                        G4k_In<Optional<G4k_F32Buffer>>:$fresh_v,
                        G4k_InOut<G4k_F32Buffer>:$scores, G4k_Out<G4k_F32Buffer>:$out,
                        Index:$start, I64Attr:$window);
   let assemblyFormat = [{
-    $q `,` $k_cache `,` $v_cache (`fresh` `(` $fresh_k^ `,` $fresh_v `:`
-    type($fresh_k) `,` type($fresh_v) `)`)? `scores` `(` $scores `:`
-    type($scores) `)` `at` $start `->` $out attr-dict `:` type($q) `,`
-    type($k_cache) `,` type($v_cache) `->` type($out)
+    $q `,` $k_cache `,` $v_cache (`scales` `(` $k_scales^ `,` $v_scales `:`
+    type($k_scales) `,` type($v_scales) `)`)? (`fresh` `(` $fresh_k^ `,`
+    $fresh_v `:` type($fresh_k) `,` type($fresh_v) `)`)? `scores` `(`
+    $scores `:` type($scores) `)` `at` $start `->` $out attr-dict `:`
+    type($q) `,` type($k_cache) `,` type($v_cache) `->` type($out)
   }];
   let hasVerifier = 1;
 }
 
 def G4k_KvStoreOp : G4k_Op<"kv_store",
-    [AllTypesMatch<["k", "v"]>, AllTypesMatch<["k_cache", "v_cache"]>]> {
+    [AllTypesMatch<["k", "v"]>, AllTypesMatch<["k_cache", "v_cache"]>,
+     AttrSizedOperandSegments]> {
   let summary = "write positions start + t into slot (start + t) % slots";
+  let description = [{
+    An int8 cache is written with one symmetric scale per head per slot
+    (absmax / 127) into `k_scales`/`v_scales` [slots, kv heads].
+  }];
   let arguments = (ins G4k_In<G4k_F32Buffer>:$k, G4k_In<G4k_F32Buffer>:$v,
-                       G4k_Out<G4k_F32Buffer>:$k_cache, G4k_Out<G4k_F32Buffer>:$v_cache,
+                       G4k_Out<G4k_KvCacheBuffer>:$k_cache,
+                       G4k_Out<G4k_KvCacheBuffer>:$v_cache,
+                       G4k_Out<Optional<G4k_F32Buffer>>:$k_scales,
+                       G4k_Out<Optional<G4k_F32Buffer>>:$v_scales,
                        Index:$start);
   let assemblyFormat = [{
-    $k `,` $v `at` $start `->` $k_cache `,` $v_cache attr-dict `:` type($k)
-    `->` type($k_cache)
+    $k `,` $v `at` $start `->` $k_cache `,` $v_cache (`scales` `(`
+    $k_scales^ `,` $v_scales `:` type($k_scales) `,` type($v_scales) `)`)?
+    attr-dict `:` type($k) `->` type($k_cache)
   }];
   let hasVerifier = 1;
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Decode and prefill of the real-size E2B preset (random weights) at bf16,
+# int8 and int4, against the machine's own read bandwidth (one command;
+# never part of the test suite). Generates the checkpoint once (cached in
+# WORK), compiles and builds each format for the host (-march=native), and
+# measures per format:
+#   prefill tokens/s of a 512-token prompt (= time to first token), decode
+#   tokens/s over 128 steps (median of RUNS runs, with min and max), peak
+#   RSS, the PLE table's resident bytes after the run, the weight bytes one
+#   decode step reads (from the compiled plan), compile time and compiler
+#   peak memory; then the read bandwidth (bench/stream.cc, both cores) and
+#   the decode roofline fraction = tokens/s x bytes per token / bandwidth.
+# Writes bench/results.json, bench/results.md and bench/decode.png.
+# usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
+#   env: RUNS (5), FORMATS ("bf16 int8 int4"), PROMPT (512), STEPS (128),
+#        CHUNK (prefill tokens per call, 64)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$root/build"}
+work=${2:-"$root/.deps/bench"}
+runs=${RUNS:-5}
+formats=${FORMATS:-"bf16 int8 int4"}
+prompt=${PROMPT:-512}
+steps=${STEPS:-128}
+chunk=${CHUNK:-64}
+g4c="$build/bin/g4c"
+mkdir -p "$work"
+
+if ! command -v gnuplot >/dev/null; then
+  echo "bench: installing gnuplot-nox for the plot"
+  apt-get install -y -qq gnuplot-nox >/dev/null
+fi
+
+ckpt="$work/e2b"
+if [ ! -f "$ckpt/config.json" ]; then
+  echo "bench: generating the e2b preset (about 10 GB, once)"
+  "$g4c" make-checkpoint --preset e2b --seed 1 --out "$ckpt"
+fi
+
+echo "bench: read bandwidth"
+c++ -O3 -march=native -pthread "$root/bench/stream.cc" -o "$work/stream"
+bandwidth=$("$work/stream" 2048)
+echo "  ${bandwidth} GB/s"
+
+tokens=$(awk -v n="$prompt" 'BEGIN { srand(7); for (i = 0; i < n; ++i)
+  printf "%s%d", i ? "," : "", 2 + int(rand() * 262000) }')
+context=$((prompt + steps + chunk))
+rows=()
+for format in $formats; do
+  out="$work/e2b-$format"
+  echo "bench: compiling e2b at $format"
+  rm -rf "$out"
+  /usr/bin/time -f "%e %M" -o "$work/compile-$format.time" \
+    "$g4c" compile "$ckpt" -o "$out" --weights "$format" --name e2b \
+    --context "$context" --prefill-chunk "$chunk" >"$work/compile-$format.txt"
+  read -r compile_s compile_kb <"$work/compile-$format.time"
+  per_token=$(sed -n 's/^decode reads \([0-9]*\) bytes.*/\1/p' \
+    "$work/compile-$format.txt")
+  cmake -S "$out" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS="-march=native" >/dev/null
+  cmake --build "$out/build" -j2 >/dev/null
+  for run in $(seq "$runs"); do
+    "$out/build/e2b-run" --tokens "$tokens" --prefill-chunk "$chunk" \
+      --steps $((steps + 1)) --report "$work/run-$format-$run.json" >/dev/null
+    sed 's/.*"prefill_s": \([0-9.]*\).*"decode_s": \([0-9.]*\).*"vm_hwm_kb": \([0-9]*\).*/\1 \2 \3/' \
+      "$work/run-$format-$run.json"
+  done >"$work/runs-$format.txt"
+  ple=$(sed -n 's/.*"name": "embed_tokens_per_layer.weight", "bytes": \([0-9]*\), "resident_bytes": \([0-9]*\).*/\1 \2/p' \
+    "$work/run-$format-$runs.json")
+  rows+=("$(awk -v f="$format" -v p="$prompt" -v s="$steps" -v b="$per_token" \
+    -v bw="$bandwidth" -v cs="$compile_s" -v ck="$compile_kb" -v ple="$ple" '
+    { prefill[NR] = p / $1; decode[NR] = s / $2; if ($3 > rss) rss = $3 }
+    END {
+      n = asort(decode); asort(prefill)
+      median = n % 2 ? decode[(n + 1) / 2] : (decode[n / 2] + decode[n / 2 + 1]) / 2
+      pm = n % 2 ? prefill[(n + 1) / 2] : (prefill[n / 2] + prefill[n / 2 + 1]) / 2
+      split(ple, t, " ")
+      printf "{\"format\": \"%s\", \"prefill_tok_s\": %.2f, \"ttft_s\": %.3f, \"decode_tok_s\": %.3f, \"decode_tok_s_min\": %.3f, \"decode_tok_s_max\": %.3f, \"bytes_per_token\": %d, \"bandwidth_gbs\": %.2f, \"roofline_fraction\": %.4f, \"peak_rss_mb\": %.1f, \"ple_table_bytes\": %d, \"ple_resident_bytes\": %d, \"compile_s\": %.1f, \"compile_peak_mb\": %.1f}",
+        f, pm, p / pm, median, decode[1], decode[n], b, bw,
+        median * b / (bw * 1e9), rss / 1024, t[1], t[2], cs, ck / 1024
+    }' "$work/runs-$format.txt")")
+  echo "  ${rows[-1]}"
+done
+
+text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
+  awk 'END { print $1 }')
+{
+  echo "["
+  for i in "${!rows[@]}"; do
+    printf '  %s%s\n' "${rows[$i]}" "$([ "$i" -lt $((${#rows[@]} - 1)) ] && echo ,)"
+  done
+  echo "]"
+} >"$root/bench/results.json"
+{
+  echo "# E2B (random weights) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+  echo
+  echo "Read bandwidth ${bandwidth} GB/s (bench/stream.cc); prompt ${prompt} tokens in chunks of ${chunk};"
+  echo "decode ${steps} steps, median of ${runs} runs; runtime library .text ${text_bytes} bytes."
+  echo
+  echo "| format | prefill tok/s | decode tok/s (min–max) | bytes/token | roofline | peak RSS MB | PLE resident / table | compile s | compile MB |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for row in "${rows[@]}"; do
+    echo "$row" | sed 's/[{}"]//g; s/, /\n/g' | awk -F': ' '{ v[$1] = $2 }
+      END { printf "| %s | %.1f | %.2f (%.2f–%.2f) | %d | %.1f %% | %.0f | %d / %d | %.0f | %.0f |\n",
+        v["format"], v["prefill_tok_s"], v["decode_tok_s"], v["decode_tok_s_min"],
+        v["decode_tok_s_max"], v["bytes_per_token"], 100 * v["roofline_fraction"],
+        v["peak_rss_mb"], v["ple_resident_bytes"], v["ple_table_bytes"],
+        v["compile_s"], v["compile_peak_mb"] }'
+  done
+} >"$root/bench/results.md"
+for row in "${rows[@]}"; do
+  echo "$row" | sed 's/[{}"]//g; s/, /\n/g' | awk -F': ' '{ v[$1] = $2 }
+    END { printf "%s %s %s\n", v["format"], v["decode_tok_s"], v["bandwidth_gbs"] * 1e9 / v["bytes_per_token"] }'
+done >"$work/plot.dat"
+gnuplot <<GNUPLOT
+set terminal pngcairo size 800,500
+set output "$root/bench/decode.png"
+set title "E2B decode: measured tokens/s against the DRAM roofline (${bandwidth} GB/s)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "tokens/s"
+set yrange [0:*]
+plot "$work/plot.dat" using 2:xtic(1) title "measured", "" using 3 title "roofline"
+GNUPLOT
+cat "$root/bench/results.md"

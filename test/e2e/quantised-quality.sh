@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# End-to-end: quantised weights against the reference executor (on the
+# checkpoint's own bf16 values) through `g4c eval`: max |delta logit|, mean
+# KL divergence and top-1 agreement over 100 random tokens, within bounds.
+# usage: quantised-quality.sh G4C WORK PRESET MAX_DELTA MAX_KL MIN_TOP1
+#                             COMPILE_FLAGS...
+set -euo pipefail
+g4c=$1 work=$2 preset=$3 max_delta=$4 max_kl=$5 min_top1=$6
+shift 6
+
+rm -rf "$work"
+mkdir -p "$work"
+"$g4c" make-checkpoint --preset "$preset" --seed 11 --out "$work/ckpt" >/dev/null
+"$g4c" compile "$work/ckpt" -o "$work/out" --context 128 --prefill-chunk 5 \
+  --name tiny "$@" >"$work/compile.txt"
+grep '^weights:' "$work/compile.txt"
+"$g4c" eval "$work/ckpt" --compiled "$work/out" --random-tokens 100 --seed 3 \
+  --prefill-chunk 5 --max-delta "$max_delta" --max-kl "$max_kl" \
+  --min-top1 "$min_top1"
