@@ -14,9 +14,13 @@
 #ifndef G4K_H
 #define G4K_H
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
+#include <type_traits>
 
 namespace g4k {
 
@@ -36,6 +40,95 @@ inline float widen(bf16 value) {
 /// Lanes of independent partial sums in reductions (a multiple of every
 /// target's float vector width up to AVX-512).
 constexpr int kLanes = 16;
+
+//===----------------------------------------------------------------------===//
+// Threads: a fixed pool started when a session opens (G4_THREADS, default
+// the hardware's), used by the matrix kernels to split their rows. Workers
+// spin (yielding) between jobs: a fork/join costs microseconds, decode
+// steps run hundreds of them.
+//===----------------------------------------------------------------------===//
+
+class thread_pool {
+public:
+  static constexpr int kMaxThreads = 64;
+
+  /// Starts the workers once (no effect later).
+  void start() {
+    bool expected = false;
+    if (!started.compare_exchange_strong(expected, true))
+      return;
+    int wanted = int(std::thread::hardware_concurrency());
+    if (const char *env = std::getenv("G4_THREADS"))
+      wanted = std::atoi(env);
+    count = wanted < 1 ? 1 : wanted > kMaxThreads ? kMaxThreads : wanted;
+    for (int t = 1; t < count; ++t)
+      std::thread([this, t] { work(t); }).detach();
+  }
+  int threads() const { return count; }
+
+  /// Runs body(context, part, parts) for part < parts = threads(), part 0
+  /// on the calling thread; returns when all are done.
+  void run(void (*body)(void *, int, int), void *context) {
+    // One job at a time: a second caller (another session's thread) runs
+    // its job alone.
+    if (count == 1 || busy.exchange(true, std::memory_order_acquire)) {
+      body(context, 0, 1);
+      return;
+    }
+    job = body;
+    job_context = context;
+    pending.store(count - 1, std::memory_order_relaxed);
+    generation.fetch_add(1, std::memory_order_release);
+    body(context, 0, count);
+    while (pending.load(std::memory_order_acquire) != 0)
+      std::this_thread::yield();
+    busy.store(false, std::memory_order_release);
+  }
+
+private:
+  void work(int part) {
+    unsigned seen = 0;
+    for (;;) {
+      unsigned now;
+      while ((now = generation.load(std::memory_order_acquire)) == seen)
+        std::this_thread::yield();
+      seen = now;
+      job(job_context, part, count);
+      pending.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  std::atomic<bool> started{false}, busy{false};
+  int count = 1;
+  void (*job)(void *, int, int) = nullptr;
+  void *job_context = nullptr;
+  std::atomic<int> pending{0};
+  std::atomic<unsigned> generation{0};
+};
+
+inline thread_pool &threads() {
+  static thread_pool pool;
+  return pool;
+}
+
+/// fn(begin, end) over [0, n) split in equal parts across the pool (one
+/// part when n is below |grain|).
+template <typename F> inline void parallel_for(int64_t n, int64_t grain, F fn) {
+  if (n < grain * 2 || threads().threads() == 1) {
+    fn(int64_t(0), n);
+    return;
+  }
+  struct Context {
+    F *fn;
+    int64_t n;
+  } context{&fn, n};
+  threads().run(
+      [](void *raw, int part, int parts) {
+        auto *c = static_cast<Context *>(raw);
+        (*c->fn)(c->n * part / parts, c->n * (part + 1) / parts);
+      },
+      &context);
+}
 
 /// sum_i a[i] * widen(b[i]) with kLanes partial sums.
 template <int N, typename W>
@@ -67,6 +160,9 @@ struct q8 {
 /// byte j: column g*Group + j low nibble, + Group/2 high nibble, as q + 8),
 /// then In/Group f16 scales, the row padded to 16 bytes.
 template <int Group> struct q4 { uint8_t byte; };
+
+template <typename W> struct is_q4 : std::false_type {};
+template <int Group> struct is_q4<q4<Group>> : std::true_type {};
 
 constexpr size_t pad_row(size_t bytes) { return (bytes + 15) / 16 * 16; }
 template <int In> constexpr size_t row_bytes(const q8 *) {
@@ -198,14 +294,178 @@ inline void row_load(const q4<Group> *w, size_t row, int first, float *out) {
   }
 }
 
+/// Activations quantised for integer dot products: per row of In values,
+/// int8 values with one f32 scale per block of 32 (absmax / 127; Q8_0's
+/// rule), and the block sums (int4 weights' offset correction).
+constexpr int kActivationBlock = 32;
+template <int T, int In> struct q8_activations {
+  int8_t q[T][In];
+  float scale[T][In / kActivationBlock];
+  float sum[T][In / kActivationBlock]; ///< sum of q in the block
+};
+
+template <int T, int In>
+inline void quantize_activations(const float *x, q8_activations<T, In> &a) {
+  for (int t = 0; t < T; ++t)
+    for (int b = 0; b < In / kActivationBlock; ++b) {
+      const float *block = x + t * In + b * kActivationBlock;
+      float absmax = 0;
+      for (int i = 0; i < kActivationBlock; ++i)
+        absmax = std::fabs(block[i]) > absmax ? std::fabs(block[i]) : absmax;
+      const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
+      int sum = 0;
+      for (int i = 0; i < kActivationBlock; ++i) {
+        const int8_t q = int8_t(std::nearbyint(block[i] * inverse));
+        a.q[t][b * kActivationBlock + i] = q;
+        sum += q;
+      }
+      a.scale[t][b] = absmax / 127.0f;
+      a.sum[t][b] = float(sum);
+    }
+}
+
+// The integer dot products come in two shapes: clang vectorises 16 lanes
+// of products scaled into float lanes (no horizontal sum per block); g++
+// vectorises a plain int32 reduction per block better.
+
+/// x . w[row] with x quantised (int8 weights), times the row's scale.
+template <int T, int In>
+inline float row_dot_q8(const q8_activations<T, In> &a, int t, const q8 *w,
+                        size_t row) {
+  const uint8_t *q = bytes_of(skip_rows<In>(w, row));
+  const int8_t *wq = reinterpret_cast<const int8_t *>(q);
+  float sum = 0, scale;
+#if defined(__clang__)
+  float acc[16] = {};
+  for (int b = 0; b < In / kActivationBlock; ++b) {
+    const int8_t *xb = a.q[t] + b * kActivationBlock;
+    const int8_t *wb = wq + b * kActivationBlock;
+    int32_t p[16];
+    for (int l = 0; l < 16; ++l)
+      p[l] = int32_t(wb[l]) * xb[l] + int32_t(wb[l + 16]) * xb[l + 16];
+    const float s = a.scale[t][b];
+    for (int l = 0; l < 16; ++l)
+      acc[l] += s * float(p[l]);
+  }
+  for (int l = 0; l < 16; ++l)
+    sum += acc[l];
+#else
+  for (int b = 0; b < In / kActivationBlock; ++b) {
+    const int8_t *xb = a.q[t] + b * kActivationBlock;
+    const int8_t *wb = wq + b * kActivationBlock;
+    int32_t block = 0;
+    for (int l = 0; l < kActivationBlock; ++l)
+      block += int32_t(wb[l]) * int32_t(xb[l]);
+    sum += a.scale[t][b] * float(block);
+  }
+#endif
+  std::memcpy(&scale, q + In, sizeof(scale));
+  return sum * scale;
+}
+
+/// x . w[row] with x quantised (int4 weights, groups of Group): the stored
+/// nibbles n = q + 8 multiply the activations directly; 8 * sum(x) comes
+/// off per block.
+template <int T, int In, int Group>
+inline float row_dot_q4(const q8_activations<T, In> &a, int t,
+                        const q4<Group> *w, size_t row) {
+  static_assert(Group % kActivationBlock == 0, "groups are whole blocks");
+  const uint8_t *q = bytes_of(skip_rows<In>(w, row));
+  const uint8_t *scales = q + In / 2;
+  constexpr int kHalf = Group / 2;
+  // Bytes per step: each step's low and high nibbles lie in one
+  // activation block each.
+  constexpr int kStep = kHalf < kActivationBlock ? kHalf : kActivationBlock;
+  const int8_t *x = a.q[t];
+  float sum = 0, offset = 0;
+#if defined(__clang__)
+  float acc[16] = {};
+#endif
+  for (int g = 0; g < In / Group; ++g) {
+    uint16_t bits;
+    std::memcpy(&bits, scales + 2 * g, sizeof(bits));
+    const float wscale = half_to_float(bits);
+    const uint8_t *bytes = q + g * kHalf;
+    const int8_t *xg = x + g * Group;
+    for (int j0 = 0; j0 < kHalf; j0 += kStep) {
+      const int lowBlock = (g * Group + j0) / kActivationBlock;
+      const int highBlock = (g * Group + j0 + kHalf) / kActivationBlock;
+      const float sl = wscale * a.scale[t][lowBlock];
+      const float sh = wscale * a.scale[t][highBlock];
+#if defined(__clang__)
+      for (int l0 = 0; l0 < kStep; l0 += 16) {
+        int32_t low[16], high[16];
+        for (int l = 0; l < 16; ++l) {
+          const int j = j0 + l0 + l;
+          low[l] = int32_t(bytes[j] & 15) * xg[j];
+          high[l] = int32_t(bytes[j] >> 4) * xg[j + kHalf];
+        }
+        for (int l = 0; l < 16; ++l)
+          acc[l] += sl * float(low[l]) + sh * float(high[l]);
+      }
+#else
+      int32_t low = 0, high = 0;
+      for (int l = 0; l < kStep; ++l) {
+        low += int32_t(bytes[j0 + l] & 15) * int32_t(xg[j0 + l]);
+        high += int32_t(bytes[j0 + l] >> 4) * int32_t(xg[j0 + l + kHalf]);
+      }
+      sum += sl * float(low) + sh * float(high);
+#endif
+    }
+    for (int b = 0; b < Group / kActivationBlock; ++b) {
+      const int block = g * (Group / kActivationBlock) + b;
+      offset += wscale * a.scale[t][block] * a.sum[t][block];
+    }
+  }
+#if defined(__clang__)
+  for (int l = 0; l < 16; ++l)
+    sum += acc[l];
+#endif
+  return sum - 8 * offset;
+}
+
+/// Whether linear<T, Out, In, W> quantises its activations to int8: for
+/// int8 / int4 weights, whole activation blocks, unless compiled with
+/// G4K_EXACT_ACTIVATIONS (f32 activations against dequantised weights).
+template <typename W, int In> constexpr bool uses_int8_activations() {
+#ifdef G4K_EXACT_ACTIVATIONS
+  return false;
+#else
+  return In % kActivationBlock == 0 &&
+         (std::is_same<W, q8>::value || is_q4<W>::value);
+#endif
+}
+
 /// y[t][o] = sum_i x[t][i] * w[o][i] for T rows (HF nn.Linear, weight
-/// [Out][In]). Row-major over the weight: each row is read once for all T.
+/// [Out][In]). Row-major over the weight: each row is read once for all T;
+/// the rows are split across the thread pool.
 template <int T, int Out, int In, typename W>
 inline void linear(const float *__restrict x, const W *__restrict w,
                    float *__restrict y) {
-  for (int o = 0; o < Out; ++o)
-    for (int t = 0; t < T; ++t)
-      y[t * Out + o] = row_dot<In>(x + t * In, w, o);
+  if constexpr (uses_int8_activations<W, In>()) {
+    // Static storage, one buffer per shape and calling thread: no
+    // allocation at run time, sessions on different threads stay apart.
+    static thread_local q8_activations<T, In> buffer;
+    // The pool's threads read the caller's buffer (a static is not
+    // captured: naming it in the lambda would mean each thread's own).
+    q8_activations<T, In> &a = buffer;
+    quantize_activations<T, In>(x, a);
+    parallel_for(Out, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o)
+        for (int t = 0; t < T; ++t) {
+          if constexpr (std::is_same<W, q8>::value)
+            y[t * Out + o] = row_dot_q8<T, In>(a, t, w, size_t(o));
+          else
+            y[t * Out + o] = row_dot_q4<T, In>(a, t, w, size_t(o));
+        }
+    });
+  } else {
+    parallel_for(Out, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o)
+        for (int t = 0; t < T; ++t)
+          y[t * Out + o] = row_dot<In>(x + t * In, w, size_t(o));
+    });
+  }
 }
 
 /// Several linears of one input through one stacked weight: the first

@@ -118,9 +118,10 @@ typedef struct g4_weight_range {
   uint64_t size;
 } g4_weight_range;
 
-/** How many of the |size| bytes at |offset| of |weights| are in memory now
- *  (whole pages, as the kernel reports them; caller memory counts as
- *  resident). Fails with G4_INVALID_ARGUMENT for a range outside the file. */
+/** How many of the |size| bytes at |offset| of |weights| are in this
+ *  process's resident set now (pages it has touched and that are still
+ *  mapped in; Linux /proc/self/pagemap). Fails with G4_INVALID_ARGUMENT for
+ *  a range outside the file, G4_IO_ERROR where pagemap cannot be read. */
 g4_status g4_weights_resident(const g4_weights *weights, uint64_t offset,
                               uint64_t size, uint64_t *out_bytes);
 

@@ -124,28 +124,38 @@ extern "C" g4_status g4_weights_resident(const g4_weights *weights,
       size > weights->size - offset)
     return G4_INVALID_ARGUMENT;
   *out_bytes = 0;
-  if (!weights->mapped || size == 0) {
-    *out_bytes = weights->mapped ? 0 : size;
+  if (size == 0)
     return G4_OK;
-  }
+  // Pages this process has mapped in (its resident set), from the
+  // "present" bit of /proc/self/pagemap; mincore would also count pages
+  // that are only in the page cache (a file the packer just wrote).
+  int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pagemap < 0)
+    return G4_IO_ERROR;
   const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
-  const uint64_t first = offset / page * page;
-  const uint64_t end = (offset + size + page - 1) / page * page;
-  // One status byte per page, a bounded chunk at a time.
-  unsigned char status[4096];
-  for (uint64_t at = first; at < end; at += sizeof(status) * page) {
-    const uint64_t pages =
-        std::min<uint64_t>(sizeof(status), (end - at) / page);
-    void *start = const_cast<uint8_t *>(weights->data) + at;
-    if (mincore(start, pages * page, status) != 0)
-      return G4_IO_ERROR;
-    for (uint64_t p = 0; p < pages; ++p)
-      if (status[p] & 1) {
+  const uint64_t base = reinterpret_cast<uintptr_t>(weights->data);
+  const uint64_t first = (base + offset) / page,
+                 last = (base + offset + size - 1) / page;
+  uint64_t entries[512];
+  g4_status status = G4_OK;
+  for (uint64_t at = first; at <= last && status == G4_OK;) {
+    const uint64_t count = std::min<uint64_t>(512, last - at + 1);
+    const ssize_t got = pread(pagemap, entries, count * sizeof(uint64_t),
+                              off_t(at * sizeof(uint64_t)));
+    if (got != ssize_t(count * sizeof(uint64_t))) {
+      status = G4_IO_ERROR;
+      break;
+    }
+    for (uint64_t p = 0; p < count; ++p)
+      if (entries[p] >> 63) {
         // Count only the part of the page inside the range.
-        const uint64_t begin = std::max(at + p * page, offset);
-        const uint64_t stop = std::min(at + (p + 1) * page, offset + size);
-        *out_bytes += stop - begin;
+        const uint64_t begin = std::max((at + p) * page, base + offset);
+        const uint64_t end =
+            std::min((at + p + 1) * page, base + offset + size);
+        *out_bytes += end - begin;
       }
+    at += count;
   }
-  return G4_OK;
+  close(pagemap);
+  return status;
 }

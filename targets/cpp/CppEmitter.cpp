@@ -418,6 +418,7 @@ g4_status start_session(g4_status status, void *arena,
     return status;
   out_session->arena = static_cast<uint8_t *>(arena);
   out_session->position = 0;
+  g4k::threads().start(); // G4_THREADS, default: every hardware thread
   return G4_OK;
 }
 )cpp";
@@ -630,6 +631,10 @@ g4_status {0}_close({0}_session *session);
                           "// Arena: KV caches and activations {1} bytes "
                           "(planned), of which kernel scratch {2} bytes.\n\n",
                           options.name, plannedBytes, result.scratchBytes);
+  if (options.exactActivations)
+    source << "// --exact-activations: f32 activations against dequantised\n"
+              "// int8/int4 weights (no int8 dot products).\n"
+              "#define G4K_EXACT_ACTIVATIONS 1\n";
   source << llvm::formatv("#include \"{0}.h\"\n\n#include \"g4k.h\"\n\n"
                           "#include <cstring>\n\nnamespace {{\n\n",
                           options.name);

@@ -25,6 +25,9 @@ struct CppEmitOptions {
   /// Also declare NAME_open_linked, which uses the weights linked into the
   /// program as NAME_weights_data (see writeLinkedWeights).
   bool linkWeights = false;
+  /// Keep activations f32 in int8/int4 matrix products (the kernels then
+  /// compute exactly with the dequantised weights; slower).
+  bool exactActivations = false;
 };
 
 /// What the emitted code needs at run time.

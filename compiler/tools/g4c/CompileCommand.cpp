@@ -51,6 +51,12 @@ cl::opt<std::string>
             cl::desc("KV cache elements: f32, or int8 with a scale per head "
                      "per position"),
             cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<bool> exactActivations(
+    "exact-activations",
+    cl::desc("Keep activations f32 in int8/int4 products instead of "
+             "quantising them to int8 blocks (exact against the dequantised "
+             "weights, slower)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<std::string> recipePath(
     "recipe",
     cl::desc("JSON rules giving tensors other formats by name pattern "
@@ -95,6 +101,7 @@ int runCompile() {
   if (!kvDType)
     return reportError(kvDType.takeError());
   settings.kvDType = *kvDType;
+  settings.exactActivations = exactActivations;
   settings.contextLength = contextLength;
   settings.prefillChunk = prefillChunk;
   settings.linkWeights = linkWeights;

@@ -252,6 +252,7 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   CppEmitOptions emitOptions;
   emitOptions.name = modelName;
   emitOptions.linkWeights = settings.linkWeights;
+  emitOptions.exactActivations = settings.exactActivations;
   auto emitted =
       emitCpp(**module, *packed, emitOptions, headerStream, sourceStream);
   if (failed(emitted))

@@ -29,6 +29,8 @@ struct CompileSettings {
   int64_t prefillChunk = 8;
   /// KV cache elements: "f32" or "i8" (a f32 scale per head per slot).
   std::string kvDType = "f32";
+  /// f32 activations in int8/int4 products (default: int8, Q8_0 blocks).
+  bool exactActivations = false;
   bool linkWeights = false;
   std::vector<std::string> disabledPasses;
   /// Where the memory plan is reported (null: stdout).

@@ -9,6 +9,7 @@
 #include "targets/weights/WeightPacker.h"
 #include "compiler/Checkpoint/SafeTensorsWriter.h"
 #include "g4rt.h"
+#include "targets/weights/Quantize.h"
 #include "test/unit/TestCheckpoints.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -129,6 +130,69 @@ TEST(WeightPacker, F32ToBf16RoundsToNearestEven) {
     std::memcpy(&bits, data + packed->tensors[0].offset + 2 * k, 2);
     ASSERT_EQ(bits, floatToBf16(value)) << k;
   }
+}
+
+// Quantised tables: each packed row is the quantiser's row of the source,
+// the table starts on its own page, and only the rows a process touches
+// enter its resident set.
+TEST(WeightPacker, QuantisedTablesArePagedRowsTouchedOnlyOnUse) {
+  TempDir dir;
+  auto opened =
+      Checkpoint::open(generate(dir, "tiny-e2b", DType::BF16, 0, false, 5));
+  ASSERT_TRUE(bool(opened));
+  auto embed = (*opened)->lookup("embed_tokens.weight");
+  auto table = (*opened)->lookup("embed_tokens_per_layer.weight");
+  ASSERT_TRUE(embed && table);
+  PackedTensorRequest first{"embed", {*embed}, weightfile::Format::F32};
+  PackedTensorRequest second{"table", {*table}, weightfile::Format::Int8};
+  second.pageAligned = true;
+  PackedTensorRequest third{"table4", {*table}, weightfile::Format::Int4};
+  third.group = 32;
+  third.pageAligned = true;
+  const std::string path = dir.file("q.g4w");
+  auto packed = packWeights(path, {first, second, third});
+  ASSERT_TRUE(bool(packed)) << llvm::toString(packed.takeError());
+  g4_weights weights = {};
+  ASSERT_EQ(g4_weights_map(path.c_str(), packed->fingerprint, packed->fileSize,
+                           &weights, nullptr),
+            G4_OK);
+  for (const PackedTensor &tensor :
+       llvm::ArrayRef<PackedTensor>(packed->tensors).drop_front()) {
+    ASSERT_EQ(tensor.offset % 4096, 0u) << tensor.name;
+    const uint64_t rows = tensor.shape[0], columns = tensor.shape[1];
+    const uint64_t rowSize =
+        weightfile::rowBytes(tensor.format, columns, tensor.group);
+    ASSERT_EQ(tensor.size, rows * rowSize);
+    uint64_t resident = ~uint64_t(0);
+    ASSERT_EQ(
+        g4_weights_resident(&weights, tensor.offset, tensor.size, &resident),
+        G4_OK);
+    EXPECT_EQ(resident, 0u) << tensor.name << ": untouched";
+    // Row 300 through the mapping, byte for byte the quantiser's.
+    const uint8_t *row = weights.data + tensor.offset + 300 * rowSize;
+    std::vector<float> values(columns);
+    for (uint64_t i = 0; i < columns; ++i)
+      values[i] =
+          loadFloat(table->data().data(), DType::BF16, 300 * columns + i);
+    std::vector<uint8_t> expected(rowSize);
+    quantizeRow(tensor.format, tensor.group, values.data(), columns,
+                expected.data());
+    ASSERT_EQ(std::memcmp(row, expected.data(), rowSize), 0) << tensor.name;
+    ASSERT_EQ(
+        g4_weights_resident(&weights, tensor.offset, tensor.size, &resident),
+        G4_OK);
+    // The row, and at most the kernel's fault-around window (64 KiB).
+    uint64_t rowResident = 0;
+    ASSERT_EQ(g4_weights_resident(&weights, tensor.offset + 300 * rowSize,
+                                  rowSize, &rowResident),
+              G4_OK);
+    EXPECT_EQ(rowResident, rowSize) << tensor.name;
+    EXPECT_LE(resident, rowSize + (64u << 10)) << tensor.name;
+  }
+  uint64_t ignored;
+  EXPECT_EQ(g4_weights_resident(&weights, weights.size - 1, 2, &ignored),
+            G4_INVALID_ARGUMENT);
+  EXPECT_EQ(g4_weights_release(&weights), G4_OK);
 }
 
 TEST(WeightPacker, FingerprintIdentifiesTheContents) {
