@@ -13,7 +13,8 @@
 # Writes bench/results.json, bench/results.md and bench/decode.png.
 # usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
 #   env: RUNS (5), FORMATS ("bf16 int8 int4"), PROMPT (512), STEPS (128),
-#        CHUNK (prefill tokens per call, 64)
+#        CHUNK (prefill tokens per call, 64), REUSE (1: keep earlier builds
+#        of the same format in WORK instead of compiling again)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
@@ -48,16 +49,19 @@ context=$((prompt + steps + chunk))
 rows=()
 for format in $formats; do
   out="$work/e2b-$format"
-  echo "bench: compiling e2b at $format"
-  rm -rf "$out"
-  /usr/bin/time -f "%e %M" -o "$work/compile-$format.time" \
-    "$g4c" compile "$ckpt" -o "$out" --weights "$format" --name e2b \
-    --context "$context" --prefill-chunk "$chunk" >"$work/compile-$format.txt"
+  if [ "${REUSE:-0}" != 1 ] || [ ! -x "$out/build/e2b-run" ]; then
+    echo "bench: compiling e2b at $format"
+    rm -rf "$out"
+    /usr/bin/time -f "%e %M" -o "$work/compile-$format.time" \
+      "$g4c" compile "$ckpt" -o "$out" --weights "$format" --name e2b \
+      --context "$context" --prefill-chunk "$chunk" >"$work/compile-$format.txt"
+  fi
   read -r compile_s compile_kb <"$work/compile-$format.time"
   per_token=$(sed -n 's/^decode reads \([0-9]*\) bytes.*/\1/p' \
     "$work/compile-$format.txt")
-  cmake -S "$out" -B "$out/build" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_CXX_FLAGS="-march=native" >/dev/null
+  # The generated project builds for this CPU (G4C_ARCH_FLAGS) with clang
+  # when it is there.
+  cmake -S "$out" -B "$out/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$out/build" -j2 >/dev/null
   for run in $(seq "$runs"); do
     "$out/build/e2b-run" --tokens "$tokens" --prefill-chunk "$chunk" \
@@ -67,18 +71,23 @@ for format in $formats; do
   done >"$work/runs-$format.txt"
   ple=$(sed -n 's/.*"name": "embed_tokens_per_layer.weight", "bytes": \([0-9]*\), "resident_bytes": \([0-9]*\).*/\1 \2/p' \
     "$work/run-$format-$runs.json")
-  rows+=("$(awk -v f="$format" -v p="$prompt" -v s="$steps" -v b="$per_token" \
-    -v bw="$bandwidth" -v cs="$compile_s" -v ck="$compile_kb" -v ple="$ple" '
-    { prefill[NR] = p / $1; decode[NR] = s / $2; if ($3 > rss) rss = $3 }
-    END {
-      n = asort(decode); asort(prefill)
-      median = n % 2 ? decode[(n + 1) / 2] : (decode[n / 2] + decode[n / 2 + 1]) / 2
-      pm = n % 2 ? prefill[(n + 1) / 2] : (prefill[n / 2] + prefill[n / 2 + 1]) / 2
+  # Medians over the runs (sorted first: mawk has no asort).
+  median() { sort -g | awk '{ v[NR] = $1 } END {
+    print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  decode=$(awk -v s="$steps" '{ print s / $2 }' "$work/runs-$format.txt" | median)
+  decode_min=$(awk -v s="$steps" '{ print s / $2 }' "$work/runs-$format.txt" | sort -g | head -1)
+  decode_max=$(awk -v s="$steps" '{ print s / $2 }' "$work/runs-$format.txt" | sort -g | tail -1)
+  prefill=$(awk -v p="$prompt" '{ print p / $1 }' "$work/runs-$format.txt" | median)
+  rss_kb=$(awk '{ print $3 }' "$work/runs-$format.txt" | sort -g | tail -1)
+  rows+=("$(awk -v f="$format" -v p="$prompt" -v b="$per_token" \
+    -v bw="$bandwidth" -v cs="$compile_s" -v ck="$compile_kb" -v ple="$ple" \
+    -v d="$decode" -v dmin="$decode_min" -v dmax="$decode_max" \
+    -v pm="$prefill" -v rss="$rss_kb" 'BEGIN {
       split(ple, t, " ")
       printf "{\"format\": \"%s\", \"prefill_tok_s\": %.2f, \"ttft_s\": %.3f, \"decode_tok_s\": %.3f, \"decode_tok_s_min\": %.3f, \"decode_tok_s_max\": %.3f, \"bytes_per_token\": %d, \"bandwidth_gbs\": %.2f, \"roofline_fraction\": %.4f, \"peak_rss_mb\": %.1f, \"ple_table_bytes\": %d, \"ple_resident_bytes\": %d, \"compile_s\": %.1f, \"compile_peak_mb\": %.1f}",
-        f, pm, p / pm, median, decode[1], decode[n], b, bw,
-        median * b / (bw * 1e9), rss / 1024, t[1], t[2], cs, ck / 1024
-    }' "$work/runs-$format.txt")")
+        f, pm, p / pm, d, dmin, dmax, b, bw, d * b / (bw * 1e9), rss / 1024,
+        t[1], t[2], cs, ck / 1024
+    }')")
   echo "  ${rows[-1]}"
 done
 

@@ -24,9 +24,12 @@ namespace {
 constexpr float kShrink[] = {1.0f,  0.98f, 0.96f, 0.94f, 0.92f,
                              0.90f, 0.88f, 0.86f, 0.84f};
 
+/// The nearest level to x / scale in [low, high] (ties away from zero:
+/// any nearest level has the same error). Plain arithmetic so the loops
+/// vectorise; std::nearbyint is a libm call on baseline x86-64.
 int quantizeValue(float x, float inverse, int low, int high) {
-  float q = std::nearbyint(x * inverse);
-  return int(std::clamp(q, float(low), float(high)));
+  const float q = std::clamp(x * inverse, float(low), float(high));
+  return int(q + (q >= 0 ? 0.5f : -0.5f));
 }
 
 /// Among the shrinks of the |baseline| scale (levels low..high), the one
