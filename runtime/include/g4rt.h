@@ -118,6 +118,24 @@ typedef struct g4_weight_range {
   uint64_t size;
 } g4_weight_range;
 
+/** Tells the kernel that the |size| bytes at |offset| of mapped |weights|
+ *  are read a row at a time in no order (madvise MADV_RANDOM: no
+ *  read-ahead, no fault-around), so a table's unused rows stay out of the
+ *  process. No effect on caller memory. */
+g4_status g4_weights_advise_gathered(const g4_weights *weights,
+                                     uint64_t offset, uint64_t size);
+
+/** Replaces the file mapping of mapped |weights| (from |path|) outside the
+ *  |keep_count| ranges |keep| (the gathered tables) with a private copy in
+ *  anonymous memory: the weights every step streams then stay in memory
+ *  however eagerly the kernel reclaims clean file pages (proactive
+ *  reclaim such as DAMON pageout drops them between decode steps; without
+ *  swap, anonymous pages stay). Costs reading them once at open. No effect
+ *  on caller memory. */
+g4_status g4_weights_copy_streamed(g4_weights *weights, const char *path,
+                                   const g4_weight_range *keep, int keep_count,
+                                   g4_error *out_error);
+
 /** How many of the |size| bytes at |offset| of |weights| are in this
  *  process's resident set now (pages it has touched and that are still
  *  mapped in; Linux /proc/self/pagemap). Fails with G4_INVALID_ARGUMENT for

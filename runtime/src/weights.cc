@@ -117,6 +117,76 @@ extern "C" g4_status g4_weights_release(g4_weights *weights) {
   return G4_OK;
 }
 
+extern "C" g4_status g4_weights_advise_gathered(const g4_weights *weights,
+                                                uint64_t offset,
+                                                uint64_t size) {
+  if (!weights || !weights->data || offset > weights->size ||
+      size > weights->size - offset)
+    return G4_INVALID_ARGUMENT;
+  if (!weights->mapped || size == 0)
+    return G4_OK;
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  const uint64_t begin = (offset + page - 1) / page * page;
+  const uint64_t end = (offset + size) / page * page;
+  if (end > begin && madvise(const_cast<uint8_t *>(weights->data) + begin,
+                             end - begin, MADV_RANDOM) != 0)
+    return G4_IO_ERROR;
+  return G4_OK;
+}
+
+extern "C" g4_status g4_weights_copy_streamed(g4_weights *weights,
+                                              const char *path,
+                                              const g4_weight_range *keep,
+                                              int keep_count,
+                                              g4_error *out_error) {
+  if (!weights || !weights->data || !path || keep_count < 0 ||
+      (keep_count > 0 && !keep))
+    return g4_fail(out_error, G4_INVALID_ARGUMENT, "null argument");
+  if (!weights->mapped)
+    return G4_OK;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return g4_fail(out_error, G4_IO_ERROR, "%s: cannot open: %s", path,
+                   strerror(errno));
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  uint8_t *base = const_cast<uint8_t *>(weights->data);
+  // Copy [begin, end) over its mapping: fresh anonymous pages, filled from
+  // the file, then read-only again.
+  auto copy = [&](uint64_t begin, uint64_t end) -> g4_status {
+    if (end <= begin)
+      return G4_OK;
+    const uint64_t length = end - begin;
+    if (mmap(base + begin, length, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+      return g4_fail(out_error, G4_OUT_OF_MEMORY,
+                     "%s: cannot allocate %llu bytes for the weights", path,
+                     (unsigned long long)length);
+    for (uint64_t done = 0; done < length;) {
+      const ssize_t got =
+          pread(fd, base + begin + done, length - done, off_t(begin + done));
+      if (got <= 0)
+        return g4_fail(out_error, G4_IO_ERROR, "%s: cannot read: %s", path,
+                       got < 0 ? strerror(errno) : "unexpected end of file");
+      done += uint64_t(got);
+    }
+    mprotect(base + begin, length, PROT_READ);
+    return G4_OK;
+  };
+  g4_status status = G4_OK;
+  uint64_t from = 0;
+  for (int i = 0; i <= keep_count && status == G4_OK; ++i) {
+    // Ranges kept mapped start on pages (the packer aligns them); the copy
+    // resumes at the page after one.
+    const uint64_t until =
+        i < keep_count ? keep[i].offset / page * page : weights->size;
+    status = copy(from, until > from ? until : from);
+    if (i < keep_count)
+      from = (keep[i].offset + keep[i].size + page - 1) / page * page;
+  }
+  close(fd);
+  return status;
+}
+
 extern "C" g4_status g4_weights_resident(const g4_weights *weights,
                                          uint64_t offset, uint64_t size,
                                          uint64_t *out_bytes) {

@@ -105,7 +105,7 @@ bool writeReport(const char *path, const g4_weights &weights, long prompt,
                statusKb("VmHWM:"), (unsigned long long)weights.size,
                (unsigned long long)resident);
   const g4_weight_range tables[] = {1}_GATHERED_TABLES;
-  for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); ++i) {{
+  for (int i = 0; i < {1}_GATHERED_TABLE_COUNT; ++i) {{
     uint64_t table = 0;
     g4_weights_resident(&weights, tables[i].offset, tables[i].size, &table);
     std::fprintf(out,

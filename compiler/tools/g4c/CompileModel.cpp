@@ -51,23 +51,30 @@ llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
 
 /// The tensors the kernels of |module| read, in the module's order: plain
 /// checkpoint tensors and the fused weights the packer builds from them,
-/// each in the format |recipe| gives it. Tables read by row gathers (the
-/// embedding, the PLE table) start on a page of their own.
+/// each in the format |recipe| gives it. Tables read only by row gathers
+/// (the PLE table) start on a page of their own.
 llvm::Expected<std::vector<PackedTensorRequest>>
 weightRequests(mlir::ModuleOp module, const Checkpoint &checkpoint,
                const WeightRecipe &recipe) {
-  llvm::StringSet<> read, gathered;
+  // Tables only ever read by row gathers (the PLE table; the embedding is
+  // also the LM head, streamed whole every step).
+  llvm::StringSet<> read, gathered, streamed;
   module->walk([&](mlir::Operation *op) {
     if (auto ref = llvm::dyn_cast<kernel::WeightOp>(op))
       read.insert(ref.getName());
+    if (!llvm::isa<kernel::G4kDialect>(op->getDialect()))
+      return;
     mlir::Value table;
     if (auto embed = llvm::dyn_cast<kernel::EmbedOp>(op))
       table = embed.getTable();
     else if (auto ple = llvm::dyn_cast<kernel::PleCombineOp>(op))
       table = ple.getTable();
-    if (auto ref = table ? table.getDefiningOp<kernel::WeightOp>() : nullptr)
-      gathered.insert(ref.getName());
+    for (mlir::Value operand : op->getOperands())
+      if (auto ref = operand.getDefiningOp<kernel::WeightOp>())
+        (operand == table ? gathered : streamed).insert(ref.getName());
   });
+  for (const auto &name : streamed)
+    gathered.erase(name.getKey());
   auto lookup = [&](llvm::StringRef name) -> llvm::Expected<CheckpointTensor> {
     if (std::optional<CheckpointTensor> tensor = checkpoint.lookup(name))
       return *tensor;
