@@ -15,6 +15,7 @@
 #define G4K_H
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -45,12 +46,13 @@ constexpr int kLanes = 16;
 // Threads: a fixed pool started when a session opens (G4_THREADS, default
 // the hardware's), used by the matrix kernels to split their rows. Workers
 // spin (yielding) between jobs: a fork/join costs microseconds, decode
-// steps run hundreds of them.
+// steps run hundreds of them; idle longer, they sleep.
 //===----------------------------------------------------------------------===//
 
 class thread_pool {
 public:
   static constexpr int kMaxThreads = 64;
+  static constexpr long kSpinsBeforeSleeping = 100000;
 
   /// Starts the workers once (no effect later).
   void start() {
@@ -90,8 +92,15 @@ private:
     unsigned seen = 0;
     for (;;) {
       unsigned now;
-      while ((now = generation.load(std::memory_order_acquire)) == seen)
-        std::this_thread::yield();
+      // Yield while jobs come often; once idle for a while (a closed
+      // session, a user typing), sleep so the pool costs no CPU.
+      for (long idle = 0;
+           (now = generation.load(std::memory_order_acquire)) == seen; ++idle) {
+        if (idle < kSpinsBeforeSleeping)
+          std::this_thread::yield();
+        else
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
       seen = now;
       job(job_context, part, count);
       pending.fetch_sub(1, std::memory_order_release);
