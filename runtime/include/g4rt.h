@@ -122,8 +122,8 @@ typedef struct g4_weight_range {
  *  are read a row at a time in no order (madvise MADV_RANDOM: no
  *  read-ahead, no fault-around), so a table's unused rows stay out of the
  *  process. No effect on caller memory. */
-g4_status g4_weights_advise_gathered(const g4_weights *weights,
-                                     uint64_t offset, uint64_t size);
+g4_status g4_weights_advise_gathered(const g4_weights *weights, uint64_t offset,
+                                     uint64_t size);
 
 /** Replaces the file mapping of mapped |weights| (from |path|) outside the
  *  |keep_count| ranges |keep| (the gathered tables) with a private copy in

@@ -416,11 +416,6 @@ g4_status start_session(g4_status status, void *arena,
                         @NAME@_session *out_session) {
   if (status != G4_OK)
     return status;
-  // Tables read a row per token: no read-ahead around those rows.
-  const g4_weight_range tables[] = @UPPER@_GATHERED_TABLES;
-  for (int i = 0; i < @UPPER@_GATHERED_TABLE_COUNT; ++i)
-    g4_weights_advise_gathered(&out_session->weights, tables[i].offset,
-                               tables[i].size);
   out_session->arena = static_cast<uint8_t *>(arena);
   out_session->position = 0;
   g4k::threads().start(); // G4_THREADS, default: every hardware thread
@@ -475,6 +470,10 @@ extern "C" g4_status @NAME@_open(const char *weights_path, void *arena,
     if (status != G4_OK)
       g4_weights_release(&out_session->weights);
   }
+  // Tables read a row per token: no read-ahead around those rows.
+  for (int i = 0; status == G4_OK && i < @UPPER@_GATHERED_TABLE_COUNT; ++i)
+    g4_weights_advise_gathered(&out_session->weights, tables[i].offset,
+                               tables[i].size);
   return start_session(status, arena, out_session);
 }
 
