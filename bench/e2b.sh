@@ -9,7 +9,9 @@
 #   RSS, the PLE table's resident bytes after the run, the weight bytes one
 #   decode step reads (from the compiled plan), compile time and compiler
 #   peak memory; then the read bandwidth (bench/stream.cc, both cores) and
-#   the decode roofline fraction = tokens/s x bytes per token / bandwidth.
+#   the decode roofline fraction = tokens/s x bytes per token / bandwidth;
+#   and where one decode step's time goes, per kernel (a second build with
+#   kernel timing, -DG4C_PROFILE=ON, 32 decode steps after 8 tokens).
 # Writes bench/results.json, bench/results.md and bench/decode.png.
 # usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
 #   env: RUNS (5), FORMATS ("bf16 int8 int4"), PROMPT (512), STEPS (128),
@@ -80,6 +82,11 @@ for format in $formats; do
     sed 's/.*"prefill_s": \([0-9.]*\).*"decode_s": \([0-9.]*\).*"vm_hwm_kb": \([0-9]*\).*/\1 \2 \3/' \
       "$work/run-$format-$run.json"
   done >"$work/runs-$format.txt"
+  cmake -S "$out" -B "$out/profile" -DCMAKE_BUILD_TYPE=Release \
+    -DG4C_PROFILE=ON >/dev/null
+  cmake --build "$out/profile" -j2 >/dev/null
+  "$out/profile/e2b-run" --tokens "${tokens%%,*},2,3,4,5,6,7,8" \
+    --prefill-chunk 8 --steps 33 --profile "$work/profile-$format.json" >/dev/null
 done
 
 if [ "$summary_only" != 1 ]; then
@@ -136,6 +143,12 @@ text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
         v["decode_tok_s_max"], v["bytes_per_token"], 100 * v["roofline_fraction"],
         v["peak_rss_mb"], v["ple_resident_bytes"], v["ple_table_bytes"],
         v["compile_s"], v["compile_peak_mb"] }'
+  done
+  echo
+  echo "## Where a decode step goes (32 steps after 8 tokens, kernel timing build)"
+  echo
+  for format in $formats; do
+    "$root/bench/profile-table.py" "$work/profile-$format.json" "e2b, $format"
   done
 } >"$root/bench/results.md"
 for row in "${rows[@]}"; do

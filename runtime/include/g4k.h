@@ -20,6 +20,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#ifdef G4K_PROFILE
+#include <mutex>
+#endif
 #include <thread>
 #include <type_traits>
 
@@ -41,6 +44,78 @@ inline float widen(bf16 value) {
 /// Lanes of independent partial sums in reductions (a multiple of every
 /// target's float vector width up to AVX-512).
 constexpr int kLanes = 16;
+
+//===----------------------------------------------------------------------===//
+// Profiling: built with G4K_PROFILE, every kernel the generated code calls
+// adds its wall time and call count to a table by kernel name (outermost
+// kernel only: the linears inside moe count as moe). Off by default, it
+// costs nothing.
+//===----------------------------------------------------------------------===//
+
+#ifdef G4K_PROFILE
+struct profile_entry {
+  const char *name = nullptr;
+  std::atomic<long long> nanoseconds{0}, calls{0};
+};
+constexpr int kProfileEntries = 32;
+inline profile_entry *profile_table() {
+  static profile_entry table[kProfileEntries];
+  return table;
+}
+inline void profile_reset() {
+  for (int i = 0; i < kProfileEntries; ++i) {
+    profile_table()[i].nanoseconds = 0;
+    profile_table()[i].calls = 0;
+  }
+}
+
+/// The entry of kernel |name| (its string literal: there may be a copy
+/// per translation unit, so entries are found by text).
+inline profile_entry &profile_register(const char *name) {
+  static std::mutex lock;
+  static int used = 0;
+  std::lock_guard<std::mutex> guard(lock);
+  profile_entry *table = profile_table();
+  for (int i = 0; i < used; ++i)
+    if (std::strcmp(table[i].name, name) == 0)
+      return table[i];
+  if (used == kProfileEntries)
+    return table[kProfileEntries - 1]; // more kernels than entries: lumped
+  table[used].name = name;
+  return table[used++];
+}
+
+class profile_scope {
+public:
+  explicit profile_scope(profile_entry &entry)
+      : entry(entry), outermost(depth()++ == 0),
+        start(std::chrono::steady_clock::now()) {}
+  ~profile_scope() {
+    --depth();
+    if (!outermost)
+      return;
+    entry.nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    entry.calls += 1;
+  }
+
+private:
+  static int &depth() {
+    static thread_local int value = 0;
+    return value;
+  }
+  profile_entry &entry;
+  bool outermost;
+  std::chrono::steady_clock::time_point start;
+};
+#define G4K_PROFILE_KERNEL(name)                                               \
+  static ::g4k::profile_entry &g4k_profile_entry_ =                            \
+      ::g4k::profile_register(name);                                           \
+  ::g4k::profile_scope g4k_profile_scope_(g4k_profile_entry_)
+#else
+#define G4K_PROFILE_KERNEL(name) (void)0
+#endif
 
 //===----------------------------------------------------------------------===//
 // Threads: a fixed pool started when a session opens (G4_THREADS, default
@@ -304,28 +379,30 @@ inline void row_load(const q4<Group> *w, size_t row, int first, float *out) {
 }
 
 /// Activations quantised for integer dot products: per row of In values,
-/// int8 values with one f32 scale per block of 32 (absmax / 127; Q8_0's
-/// rule), and the block sums (int4 weights' offset correction).
-constexpr int kActivationBlock = 32;
-template <int T, int In> struct q8_activations {
+/// int8 values with one f32 scale per block of Block (Q8_0's rule: scale =
+/// absmax / 127, q = round-half-even(x * 127 / absmax)), and the block sums
+/// (int4 weights' offset correction). Blocks are 32 columns for int8
+/// weights and the weight group for int4 ones (one scale product per group).
+template <int T, int In, int Block> struct q8_activations {
   int8_t q[T][In];
-  float scale[T][In / kActivationBlock];
-  float sum[T][In / kActivationBlock]; ///< sum of q in the block
+  float scale[T][In / Block];
+  float sum[T][In / Block]; ///< sum of q in the block
 };
 
-template <int T, int In>
-inline void quantize_activations(const float *x, q8_activations<T, In> &a) {
+template <int T, int In, int Block>
+inline void quantize_activations(const float *x,
+                                 q8_activations<T, In, Block> &a) {
   for (int t = 0; t < T; ++t)
-    for (int b = 0; b < In / kActivationBlock; ++b) {
-      const float *block = x + t * In + b * kActivationBlock;
+    for (int b = 0; b < In / Block; ++b) {
+      const float *block = x + t * In + b * Block;
       float absmax = 0;
-      for (int i = 0; i < kActivationBlock; ++i)
+      for (int i = 0; i < Block; ++i)
         absmax = std::fabs(block[i]) > absmax ? std::fabs(block[i]) : absmax;
       const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
       int sum = 0;
-      for (int i = 0; i < kActivationBlock; ++i) {
+      for (int i = 0; i < Block; ++i) {
         const int8_t q = int8_t(std::nearbyint(block[i] * inverse));
-        a.q[t][b * kActivationBlock + i] = q;
+        a.q[t][b * Block + i] = q;
         sum += q;
       }
       a.scale[t][b] = absmax / 127.0f;
@@ -333,22 +410,26 @@ inline void quantize_activations(const float *x, q8_activations<T, In> &a) {
     }
 }
 
+/// The activation block of int8 weights.
+constexpr int kActivationBlock = 32;
+
 // The integer dot products come in two shapes: clang vectorises 16 lanes
 // of products scaled into float lanes (no horizontal sum per block); g++
 // vectorises a plain int32 reduction per block better.
 
 /// x . w[row] with x quantised (int8 weights), times the row's scale.
 template <int T, int In>
-inline float row_dot_q8(const q8_activations<T, In> &a, int t, const q8 *w,
-                        size_t row) {
+inline float row_dot_q8(const q8_activations<T, In, kActivationBlock> &a, int t,
+                        const q8 *w, size_t row) {
+  constexpr int kBlock = kActivationBlock;
   const uint8_t *q = bytes_of(skip_rows<In>(w, row));
   const int8_t *wq = reinterpret_cast<const int8_t *>(q);
   float sum = 0, scale;
 #if defined(__clang__)
   float acc[16] = {};
-  for (int b = 0; b < In / kActivationBlock; ++b) {
-    const int8_t *xb = a.q[t] + b * kActivationBlock;
-    const int8_t *wb = wq + b * kActivationBlock;
+  for (int b = 0; b < In / kBlock; ++b) {
+    const int8_t *xb = a.q[t] + b * kBlock;
+    const int8_t *wb = wq + b * kBlock;
     int32_t p[16];
     for (int l = 0; l < 16; ++l)
       p[l] = int32_t(wb[l]) * xb[l] + int32_t(wb[l + 16]) * xb[l + 16];
@@ -359,11 +440,11 @@ inline float row_dot_q8(const q8_activations<T, In> &a, int t, const q8 *w,
   for (int l = 0; l < 16; ++l)
     sum += acc[l];
 #else
-  for (int b = 0; b < In / kActivationBlock; ++b) {
-    const int8_t *xb = a.q[t] + b * kActivationBlock;
-    const int8_t *wb = wq + b * kActivationBlock;
+  for (int b = 0; b < In / kBlock; ++b) {
+    const int8_t *xb = a.q[t] + b * kBlock;
+    const int8_t *wb = wq + b * kBlock;
     int32_t block = 0;
-    for (int l = 0; l < kActivationBlock; ++l)
+    for (int l = 0; l < kBlock; ++l)
       block += int32_t(wb[l]) * int32_t(xb[l]);
     sum += a.scale[t][b] * float(block);
   }
@@ -372,66 +453,95 @@ inline float row_dot_q8(const q8_activations<T, In> &a, int t, const q8 *w,
   return sum * scale;
 }
 
-/// x . w[row] with x quantised (int4 weights, groups of Group): the stored
-/// nibbles n = q + 8 multiply the activations directly; 8 * sum(x) comes
-/// off per block.
+/// x . w[row] with x quantised in blocks of the weight group (int4
+/// weights): the stored nibbles n = q + 8 multiply the activations
+/// directly; 8 * sum(x) comes off per group.
 template <int T, int In, int Group>
-inline float row_dot_q4(const q8_activations<T, In> &a, int t,
+inline float row_dot_q4(const q8_activations<T, In, Group> &a, int t,
                         const q4<Group> *w, size_t row) {
-  static_assert(Group % kActivationBlock == 0, "groups are whole blocks");
   const uint8_t *q = bytes_of(skip_rows<In>(w, row));
   const uint8_t *scales = q + In / 2;
   constexpr int kHalf = Group / 2;
-  // Bytes per step: each step's low and high nibbles lie in one
-  // activation block each.
-  constexpr int kStep = kHalf < kActivationBlock ? kHalf : kActivationBlock;
-  const int8_t *x = a.q[t];
-  float sum = 0, offset = 0;
+  float sum = 0;
 #if defined(__clang__)
   float acc[16] = {};
 #endif
   for (int g = 0; g < In / Group; ++g) {
     uint16_t bits;
     std::memcpy(&bits, scales + 2 * g, sizeof(bits));
-    const float wscale = half_to_float(bits);
+    const float s = half_to_float(bits) * a.scale[t][g];
     const uint8_t *bytes = q + g * kHalf;
-    const int8_t *xg = x + g * Group;
-    for (int j0 = 0; j0 < kHalf; j0 += kStep) {
-      const int lowBlock = (g * Group + j0) / kActivationBlock;
-      const int highBlock = (g * Group + j0 + kHalf) / kActivationBlock;
-      const float sl = wscale * a.scale[t][lowBlock];
-      const float sh = wscale * a.scale[t][highBlock];
+    const int8_t *xg = a.q[t] + g * Group;
 #if defined(__clang__)
-      for (int l0 = 0; l0 < kStep; l0 += 16) {
-        int32_t low[16], high[16];
-        for (int l = 0; l < 16; ++l) {
-          const int j = j0 + l0 + l;
-          low[l] = int32_t(bytes[j] & 15) * xg[j];
-          high[l] = int32_t(bytes[j] >> 4) * xg[j + kHalf];
-        }
-        for (int l = 0; l < 16; ++l)
-          acc[l] += sl * float(low[l]) + sh * float(high[l]);
+    for (int j0 = 0; j0 < kHalf; j0 += 16) {
+      int32_t p[16];
+      for (int l = 0; l < 16; ++l) {
+        const int j = j0 + l;
+        p[l] = int32_t(bytes[j] & 15) * xg[j] +
+               int32_t(bytes[j] >> 4) * xg[j + kHalf];
       }
+      for (int l = 0; l < 16; ++l)
+        acc[l] += s * float(p[l]);
+    }
+    sum -= s * 8 * a.sum[t][g];
 #else
-      int32_t low = 0, high = 0;
-      for (int l = 0; l < kStep; ++l) {
-        low += int32_t(bytes[j0 + l] & 15) * int32_t(xg[j0 + l]);
-        high += int32_t(bytes[j0 + l] >> 4) * int32_t(xg[j0 + l + kHalf]);
-      }
-      sum += sl * float(low) + sh * float(high);
+    int32_t block = 0;
+    for (int j = 0; j < kHalf; ++j)
+      block += int32_t(bytes[j] & 15) * int32_t(xg[j]) +
+               int32_t(bytes[j] >> 4) * int32_t(xg[j + kHalf]);
+    sum += s * (float(block) - 8 * a.sum[t][g]);
 #endif
-    }
-    for (int b = 0; b < Group / kActivationBlock; ++b) {
-      const int block = g * (Group / kActivationBlock) + b;
-      offset += wscale * a.scale[t][block] * a.sum[t][block];
-    }
   }
 #if defined(__clang__)
   for (int l = 0; l < 16; ++l)
     sum += acc[l];
 #endif
-  return sum - 8 * offset;
+  return sum;
 }
+
+/// y[t * Stride + o] = x[t] . w[o] for rows o in [begin, end) and T
+/// tokens, on prepared activations (f32 rows, or quantised as below).
+template <int T, int In, int Stride, typename W>
+inline void dot_rows(const float *x, const W *w, int64_t begin, int64_t end,
+                     float *y) {
+  for (int64_t o = begin; o < end; ++o)
+    for (int t = 0; t < T; ++t)
+      y[t * Stride + o] = row_dot<In>(x + t * In, w, size_t(o));
+}
+template <int T, int In, int Stride>
+inline void dot_rows(const q8_activations<T, In, kActivationBlock> &a,
+                     const q8 *w, int64_t begin, int64_t end, float *y) {
+  for (int64_t o = begin; o < end; ++o)
+    for (int t = 0; t < T; ++t)
+      y[t * Stride + o] = row_dot_q8<T, In>(a, t, w, size_t(o));
+}
+template <int T, int In, int Stride, int Group>
+inline void dot_rows(const q8_activations<T, In, Group> &a, const q4<Group> *w,
+                     int64_t begin, int64_t end, float *y) {
+  for (int64_t o = begin; o < end; ++o)
+    for (int t = 0; t < T; ++t)
+      y[t * Stride + o] = row_dot_q4<T, In>(a, t, w, size_t(o));
+}
+
+} // namespace g4k
+
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__) &&                        \
+    !defined(G4K_PORTABLE_ONLY)
+#define G4K_AVX512 1
+#include "g4k_avx512.h"
+#endif
+
+namespace g4k {
+
+/// Whether the kernels were built with the AVX-512 VNNI integer products.
+#ifdef G4K_AVX512
+// One overload set: linear() picks the kernels by the activations' type.
+using avx512::dot_rows;
+using avx512::quantize_activations;
+constexpr bool kAvx512Kernels = true;
+#else
+constexpr bool kAvx512Kernels = false;
+#endif
 
 /// Whether linear<T, Out, In, W> quantises its activations to int8: for
 /// int8 / int4 weights, whole activation blocks, unless compiled with
@@ -440,10 +550,60 @@ template <typename W, int In> constexpr bool uses_int8_activations() {
 #ifdef G4K_EXACT_ACTIVATIONS
   return false;
 #else
-  return In % kActivationBlock == 0 &&
-         (std::is_same<W, q8>::value || is_q4<W>::value);
+  if constexpr (std::is_same<W, q8>::value)
+    return In % kActivationBlock == 0;
+  else if constexpr (is_q4<W>::value)
+    return true; // groups are whole blocks
+  else
+    return false;
 #endif
 }
+
+/// The activations linear() gives weights W: f32 rows, or int8 quantised in
+/// the layout of the best integer kernel compiled in.
+template <typename W, int T, int In> struct prepared_activations {
+  using type = const float *;
+};
+template <int T, int In> struct prepared_activations<q8, T, In> {
+  using portable = q8_activations<T, In, kActivationBlock>;
+#ifdef G4K_AVX512
+  using simd = typename avx512::activations<q8, T, In>::type;
+  using type = std::conditional_t<std::is_void<simd>::value, portable, simd>;
+#else
+  using type = portable;
+#endif
+};
+template <int Group, int T, int In>
+struct prepared_activations<q4<Group>, T, In> {
+  using portable = q8_activations<T, In, Group>;
+#ifdef G4K_AVX512
+  using simd = typename avx512::activations<q4<Group>, T, In>::type;
+  using type = std::conditional_t<std::is_void<simd>::value, portable, simd>;
+#else
+  using type = portable;
+#endif
+};
+
+/// Runs body(activations) on |x| prepared for weights W. Quantised
+/// activations live in static storage, one buffer per shape and calling
+/// thread: no allocation at run time, sessions on different threads stay
+/// apart; the pool's threads read the caller's buffer through the
+/// reference passed on.
+template <typename W, int T, int In, typename Body>
+inline void with_activations(const float *x, Body body) {
+  if constexpr (uses_int8_activations<W, In>()) {
+    using A = typename prepared_activations<W, T, In>::type;
+    static thread_local A buffer;
+    A &a = buffer;
+    quantize_activations(x, a);
+    body(static_cast<const A &>(a));
+  } else {
+    body(x);
+  }
+}
+
+/// Rows per thread below which a matrix is not split.
+constexpr int64_t kRowGrain = 64;
 
 /// y[t][o] = sum_i x[t][i] * w[o][i] for T rows (HF nn.Linear, weight
 /// [Out][In]). Row-major over the weight: each row is read once for all T;
@@ -451,46 +611,51 @@ template <typename W, int In> constexpr bool uses_int8_activations() {
 template <int T, int Out, int In, typename W>
 inline void linear(const float *__restrict x, const W *__restrict w,
                    float *__restrict y) {
-  if constexpr (uses_int8_activations<W, In>()) {
-    // Static storage, one buffer per shape and calling thread: no
-    // allocation at run time, sessions on different threads stay apart.
-    static thread_local q8_activations<T, In> buffer;
-    // The pool's threads read the caller's buffer (a static is not
-    // captured: naming it in the lambda would mean each thread's own).
-    q8_activations<T, In> &a = buffer;
-    quantize_activations<T, In>(x, a);
-    parallel_for(Out, 64, [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o)
-        for (int t = 0; t < T; ++t) {
-          if constexpr (std::is_same<W, q8>::value)
-            y[t * Out + o] = row_dot_q8<T, In>(a, t, w, size_t(o));
-          else
-            y[t * Out + o] = row_dot_q4<T, In>(a, t, w, size_t(o));
-        }
+  G4K_PROFILE_KERNEL("linear");
+  with_activations<W, T, In>(x, [&](const auto &a) {
+    parallel_for(Out, kRowGrain, [&](int64_t begin, int64_t end) {
+      dot_rows<T, In, Out>(a, w, begin, end, y);
     });
-  } else {
-    parallel_for(Out, 64, [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o)
-        for (int t = 0; t < T; ++t)
-          y[t * Out + o] = row_dot<In>(x + t * In, w, size_t(o));
-    });
-  }
+  });
+}
+
+/// Rows [begin, end) of the whole stacked matrix, restricted to the part
+/// [first, first + Out) that produces |y|.
+template <int T, int In, int Out, typename A, typename W>
+inline void stacked_part_rows(const A &a, const W *w, int64_t first,
+                              int64_t begin, int64_t end, float *y) {
+  const int64_t lo = begin > first ? begin : first;
+  const int64_t hi = end < first + Out ? end : first + Out;
+  if (lo >= hi)
+    return;
+  dot_rows<T, In, Out>(a, skip_rows<In>(w, size_t(first)), lo - first,
+                       hi - first, y);
 }
 
 /// Several linears of one input through one stacked weight: the first
 /// Outs[0] rows of |w| produce ys[0], the next Outs[1] rows ys[1], and so
-/// on (fused q|k|v and gate|up projections stream one contiguous weight).
+/// on (fused q|k|v and gate|up projections stream one contiguous weight),
+/// with one activation quantisation and one fork/join for all.
 template <int T, int In, int... Outs, typename W, typename... Ys>
 inline void fused_linear(const float *x, const W *w, Ys *...ys) {
+  G4K_PROFILE_KERNEL("fused_linear");
   static_assert(sizeof...(Outs) == sizeof...(Ys), "one output per width");
-  size_t row = 0;
-  ((linear<T, Outs, In>(x, skip_rows<In>(w, row), ys), row += Outs), ...);
+  constexpr int64_t kRows = (int64_t(Outs) + ...);
+  with_activations<W, T, In>(x, [&](const auto &a) {
+    parallel_for(kRows, kRowGrain, [&](int64_t begin, int64_t end) {
+      int64_t first = 0;
+      ((stacked_part_rows<T, In, Outs>(a, w, first, begin, end, ys),
+        first += Outs),
+       ...);
+    });
+  });
 }
 
 /// Each of T rows of N: y = x * (mean(x^2) + eps)^-1/2 * w (plain weight).
 template <int T, int N, typename W>
 inline void rms_norm(const float *x, const W *__restrict w, float eps,
                      float *y) {
+  G4K_PROFILE_KERNEL("rms_norm");
   for (int t = 0; t < T; ++t) {
     const float *row = x + t * N;
     float scale = 1.0f / std::sqrt(dot<N>(row, row) / float(N) + eps);
@@ -502,6 +667,7 @@ inline void rms_norm(const float *x, const W *__restrict w, float eps,
 /// rms_norm without a weight (Gemma 4's v_norm and router norm).
 template <int T, int N>
 inline void rms_norm_no_scale(const float *x, float eps, float *y) {
+  G4K_PROFILE_KERNEL("rms_norm_no_scale");
   for (int t = 0; t < T; ++t) {
     const float *row = x + t * N;
     float scale = 1.0f / std::sqrt(dot<N>(row, row) / float(N) + eps);
@@ -510,11 +676,48 @@ inline void rms_norm_no_scale(const float *x, float eps, float *y) {
   }
 }
 
-/// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+/// e^x for x in [-87, 87]: Cephes' expf (x = n ln2 + r, |r| <= ln2/2,
+/// a degree-6 polynomial in r, times 2^n through the exponent bits), within
+/// a few ulp. Plain arithmetic, so loops over it vectorise (std::exp and
+/// std::tanh are libm calls, one value at a time).
+inline float exp_approx(float x) {
+  const float n = float(int(x * 1.44269504f + (x >= 0 ? 0.5f : -0.5f)));
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits;
+  std::memcpy(&bits, &p, sizeof(bits));
+  bits += int32_t(n) << 23;
+  std::memcpy(&p, &bits, sizeof(p));
+  return p;
+}
+
+inline float clamp_exponent(float x) {
+  return x < -87.0f ? -87.0f : x > 87.0f ? 87.0f : x;
+}
+
+/// tanh(y) within ~1e-6 relative: an odd Taylor polynomial near 0, 1 -
+/// 2 / (e^2|y| + 1) beyond (no cancellation there).
+inline float tanh_approx(float y) {
+  const float a = std::fabs(y), a2 = a * a;
+  const float near_zero =
+      a * (1.0f + a2 * (-1.0f / 3 + a2 * (2.0f / 15 + a2 * (-17.0f / 315))));
+  const float beyond = 1.0f - 2.0f / (exp_approx(clamp_exponent(2 * a)) + 1.0f);
+  const float t = a < 0.0625f ? near_zero : beyond;
+  return y < 0 ? -t : t;
+}
+
+/// 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as
+/// x / (1 + e^-2u) (the same value, without cancellation for x < 0).
 inline float gelu_tanh(float x) {
   const float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x *
-         (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+  const float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
+  return x / (1.0f + exp_approx(clamp_exponent(-2 * u)));
 }
 
 /// out[i] = gelu_tanh(gate[i]) * up[i].
@@ -543,8 +746,9 @@ inline void rope(float *head, const double *inverse_frequency,
 
 /// cap * tanh(x / cap) over N values in place.
 template <int N> inline void softcap(float *x, float cap) {
+  G4K_PROFILE_KERNEL("softcap");
   for (int i = 0; i < N; ++i)
-    x[i] = cap * std::tanh(x[i] / cap);
+    x[i] = cap * tanh_approx(x[i] / cap);
 }
 
 /// A float KV cache: K and V rows [Slots][KvHeads * HeadDim].
@@ -656,6 +860,7 @@ template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
 inline void attend_tokens(const float *q, const Cache &cache,
                           const float *fresh_keys, const float *fresh_values,
                           int64_t start, float *scores, float *out) {
+  G4K_PROFILE_KERNEL("attend_tokens");
   constexpr int kQ = QHeads * HeadDim;
   for (int t = 0; t < T; ++t) {
     const int64_t position = start + t;
@@ -672,6 +877,7 @@ inline void attend_tokens(const float *q, const Cache &cache,
 template <int T, int Row, int Slots>
 inline void kv_store(const float *k, const float *v, int64_t start,
                      float *k_cache, float *v_cache) {
+  G4K_PROFILE_KERNEL("kv_store");
   for (int t = 0; t < T; ++t) {
     const int64_t slot = (start + t) % Slots;
     std::memcpy(k_cache + slot * Row, k + t * Row, sizeof(float) * Row);
@@ -685,6 +891,7 @@ template <int T, int KvHeads, int HeadDim, int Slots>
 inline void kv_store_q8(const float *k, const float *v, int64_t start,
                         int8_t *k_cache, int8_t *v_cache, float *k_scales,
                         float *v_scales) {
+  G4K_PROFILE_KERNEL("kv_store_q8");
   auto quantise = [](const float *x, int8_t *q, float *scale) {
     float absmax = 0;
     for (int i = 0; i < HeadDim; ++i)
@@ -708,6 +915,7 @@ inline void kv_store_q8(const float *k, const float *v, int64_t start,
 template <int T, int Heads, int HeadDim, int Pairs>
 inline void rope_rows(float *x, const double *inverse_frequency,
                       int64_t start) {
+  G4K_PROFILE_KERNEL("rope_rows");
   for (int t = 0; t < T; ++t)
     for (int h = 0; h < Heads; ++h)
       rope<HeadDim, Pairs>(x + (t * Heads + h) * HeadDim, inverse_frequency,
@@ -723,6 +931,7 @@ inline void rope_frequencies(double theta, int head_dim, double *out) {
 
 /// y = x over N values.
 template <int N> inline void copy(const float *x, float *y) {
+  G4K_PROFILE_KERNEL("copy");
   std::memcpy(y, x, sizeof(float) * N);
 }
 
@@ -731,6 +940,7 @@ template <int N> inline void copy(const float *x, float *y) {
 /// layer's slice of the per-layer inputs). May run in place on |gate|.
 template <int T, int N, int GateStride, int UpStride>
 inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
+  G4K_PROFILE_KERNEL("gelu_gate_rows");
   for (int t = 0; t < T; ++t)
     gelu_gate<N>(gate + t * GateStride, up + t * UpStride, out + t * N);
 }
@@ -745,6 +955,7 @@ template <int T, int L, int P, int TableRows, int TableLayers, int First,
 inline void ple_combine(const int32_t *tokens, const W *table,
                         const float *context, const N *norm, float table_scale,
                         float context_scale, float eps, float *out) {
+  G4K_PROFILE_KERNEL("ple_combine");
   static_assert(First + L <= TableLayers, "layers beyond the table");
   const float combine = 0.70710678118654752f;
   float slice[P], token_row[L * P];
@@ -768,6 +979,7 @@ inline void ple_combine(const int32_t *tokens, const W *table,
 template <int T, int D, typename W>
 inline void embed(const int32_t *tokens, const W *table, float scale,
                   float *out) {
+  G4K_PROFILE_KERNEL("embed");
   for (int t = 0; t < T; ++t) {
     row_load<D, D>(table, size_t(tokens[t]), 0, out + t * D);
     for (int i = 0; i < D; ++i)
@@ -777,6 +989,7 @@ inline void embed(const int32_t *tokens, const W *table, float scale,
 
 /// out = a + b over N values.
 template <int N> inline void add(const float *a, const float *b, float *out) {
+  G4K_PROFILE_KERNEL("add");
   for (int i = 0; i < N; ++i)
     out[i] = a[i] + b[i];
 }
@@ -784,6 +997,7 @@ template <int N> inline void add(const float *a, const float *b, float *out) {
 /// out = x * scalar[0] over N values (the learned layer scalar).
 template <int N, typename W>
 inline void scale(const float *x, const W *scalar, float *out) {
+  G4K_PROFILE_KERNEL("scale");
   const float s = widen(scalar[0]);
   for (int i = 0; i < N; ++i)
     out[i] = x[i] * s;
@@ -797,6 +1011,7 @@ inline void moe(const float *x, const float *router_input, const R *router,
                 const V *router_scale, const V *per_expert_scale,
                 const G *gate_up, const W *down, float eps, float *scratch,
                 float *out) {
+  G4K_PROFILE_KERNEL("moe");
   float *r = scratch, *logits = r + D, *order = logits + E;
   float *gu = order + E, *hidden = gu + 2 * I, *expert_out = hidden + I;
   const float d_scale = 1.0f / std::sqrt(float(D));

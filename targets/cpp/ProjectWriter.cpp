@@ -42,14 +42,18 @@ std::string runnerSource(llvm::StringRef name) {
 //
 // {0}-run [--weights F.g4w] --tokens IDS [--steps N] [--prefill-chunk K]
 // (built with linked weights, it uses them unless --weights is given)
-//         [--dump-logits F.npy] [--report F.json]
+//         [--dump-logits F.npy] [--report F.json] [--profile F.json]
 // Runs the token ids (K per prefill call), writes the logits at every input
 // position as float32 .npy [T, vocab], then prints N greedy tokens. The
 // report (JSON, "-": stderr) gives the prefill and decode times, the
 // process's memory and how much of the weights (and of each table read by
-// row gathers) is resident.
+// row gathers) is resident. The profile (a build with -DG4C_PROFILE=ON)
+// gives each kernel's calls and time over the decode steps.
 
 #include "{0}.h"
+#ifdef G4K_PROFILE
+#include "g4k.h"
+#endif
 
 #include <chrono>
 #include <cstdint>
@@ -64,7 +68,8 @@ namespace {{
 int usage(const char *message) {{
   std::fprintf(stderr, "{0}-run: %s\n"
                "usage: {0}-run [--weights F.g4w] --tokens IDS [--steps N] "
-               "[--prefill-chunk K] [--dump-logits F.npy] [--report F.json]\n",
+               "[--prefill-chunk K] [--dump-logits F.npy] [--report F.json] "
+               "[--profile F.json]\n",
                message);
   return 2;
 }
@@ -116,6 +121,31 @@ bool writeReport(const char *path, const g4_weights &weights, long prompt,
   }
   std::fprintf(out, "]}\n");
   return out == stderr || std::fclose(out) == 0;
+}
+
+/// Each kernel's calls and time over |steps| decode steps (JSON).
+bool writeProfile(const char *path, long steps) {{
+#ifdef G4K_PROFILE
+  FILE *out = std::strcmp(path, "-") == 0 ? stderr : std::fopen(path, "w");
+  if (!out)
+    return false;
+  std::fprintf(out, "{{\"decode_steps\": %ld, \"kernels\": [", steps);
+  const char *separator = "";
+  for (int i = 0; i < g4k::kProfileEntries; ++i) {{
+    const g4k::profile_entry &entry = g4k::profile_table()[i];
+    if (!entry.name)
+      break;
+    std::fprintf(out, "%s{{\"name\": \"%s\", \"calls\": %lld, \"seconds\": %.9f}",
+                 separator, entry.name, entry.calls.load(),
+                 entry.nanoseconds.load() * 1e-9);
+    separator = ", ";
+  }
+  std::fprintf(out, "]}\n");
+  return out == stderr || std::fclose(out) == 0;
+#else
+  (void)path, (void)steps;
+  return false;
+#endif
 }
 
 bool parseIds(const char *text, std::vector<int32_t> &ids) {{
@@ -179,7 +209,7 @@ int main(int argc, char **argv) {{
 #else
   const char *weights = {1}_DEFAULT_WEIGHTS;
 #endif
-  const char *dump = nullptr, *report = nullptr;
+  const char *dump = nullptr, *report = nullptr, *profile = nullptr;
   std::vector<int32_t> tokens;
   long steps = 0, chunk = 0;
   for (int i = 1; i < argc; ++i) {{
@@ -205,7 +235,12 @@ int main(int argc, char **argv) {{
       dump = value;
     else if (flag == "--report")
       report = value;
-    else
+    else if (flag == "--profile") {{
+#ifndef G4K_PROFILE
+      return usage("--profile needs a build with -DG4C_PROFILE=ON");
+#endif
+      profile = value;
+    } else
       return usage(("unknown option " + flag).c_str());
   }
   if (tokens.empty())
@@ -231,25 +266,32 @@ int main(int argc, char **argv) {{
     return 1;
   }
   const int64_t count = int64_t(tokens.size());
-  std::vector<float> logits(size_t(count) * {1}_VOCAB_SIZE);
+  // Every position's logits when they are dumped, else one chunk's.
+  const int64_t rows = dump || chunk > count ? count : chunk;
+  std::vector<float> logits(size_t(rows) * {1}_VOCAB_SIZE);
   const auto prefillStart = std::chrono::steady_clock::now();
+  const float *last = nullptr;
   for (int64_t done = 0; done < count; done += chunk) {{
     int64_t n = count - done < chunk ? count - done : chunk;
-    if ({0}_prefill(&session, tokens.data() + done, n,
-                    logits.data() + done * {1}_VOCAB_SIZE, &error) != G4_OK) {{
+    float *out = logits.data() + (dump ? done * {1}_VOCAB_SIZE : 0);
+    if ({0}_prefill(&session, tokens.data() + done, n, out, &error) != G4_OK) {{
       std::fprintf(stderr, "{0}-run: error: %s\n", error.message);
       return 1;
     }
+    last = out + (n - 1) * {1}_VOCAB_SIZE;
   }
   const double prefillSeconds = secondsSince(prefillStart);
   if (dump && !writeNpy(dump, logits, count, {1}_VOCAB_SIZE)) {{
     std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", dump);
     return 1;
   }
+#ifdef G4K_PROFILE
+  g4k::profile_reset(); // decode steps only
+#endif
   const auto decodeStart = std::chrono::steady_clock::now();
   if (steps > 0) {{
     std::vector<float> row({1}_VOCAB_SIZE);
-    int32_t next = argmax(logits.data() + (count - 1) * {1}_VOCAB_SIZE);
+    int32_t next = argmax(last);
     for (long step = 0; step < steps; ++step) {{
       std::printf("%s%d", step ? "," : "", next);
       if (step + 1 == steps)
@@ -267,6 +309,10 @@ int main(int argc, char **argv) {{
                              prefillSeconds, steps > 0 ? steps - 1 : 0,
                              secondsSince(decodeStart))) {{
     std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", report);
+    return 1;
+  }
+  if (profile && !writeProfile(profile, steps > 0 ? steps - 1 : 0)) {{
+    std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", profile);
     return 1;
   }
   {0}_close(&session);
@@ -311,6 +357,11 @@ add_subdirectory(${{G4C_RUNTIME_DIR} g4rt)
 add_library({0}-model STATIC {0}.cc{3})
 target_link_libraries({0}-model PUBLIC g4rt)
 separate_arguments(G4C_ARCH_LIST UNIX_COMMAND "${{G4C_ARCH_FLAGS}")
+# Kernel timings for {0}-run --profile (a diagnostic build).
+option(G4C_PROFILE "time every kernel call ({0}-run --profile)" OFF)
+if(G4C_PROFILE)
+  add_compile_definitions(G4K_PROFILE)
+endif()
 find_package(Threads REQUIRED)
 target_compile_options({0}-model PRIVATE -fno-exceptions -fno-rtti ${{G4C_ARCH_LIST})
 target_link_libraries({0}-model PUBLIC Threads::Threads)

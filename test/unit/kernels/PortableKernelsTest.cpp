@@ -113,6 +113,35 @@ TEST(PortableKernels, GeluGateAndSoftcap) {
   expectClose(logits, expected);
 }
 
+// The vectorisable exp and tanh behind gelu and softcap, over their whole
+// range against the double-precision functions.
+TEST(PortableKernels, ExpAndTanhApproximations) {
+  double worstExp = 0, worstTanh = 0, worstGelu = 0;
+  for (int i = -87000; i <= 87000; ++i) {
+    const float x = i * 1e-3f;
+    worstExp = std::max(
+        worstExp, std::fabs(g4k::exp_approx(x) / std::exp(double(x)) - 1));
+  }
+  for (int i = -200000; i <= 200000; ++i) {
+    const float y = i * 1e-4f;
+    const double exact = std::tanh(double(y));
+    if (y != 0)
+      worstTanh =
+          std::max(worstTanh, std::fabs(g4k::tanh_approx(y) / exact - 1));
+    const double gelu = reference::geluTanh(y);
+    worstGelu = std::max(worstGelu, std::fabs(g4k::gelu_tanh(y) - gelu) /
+                                        (1e-6 + std::fabs(gelu)));
+  }
+  EXPECT_LT(worstExp, 5e-7);
+  EXPECT_LT(worstTanh, 2e-6);
+  EXPECT_LT(worstGelu, 2e-6);
+  EXPECT_EQ(g4k::tanh_approx(0.0f), 0.0f);
+  EXPECT_EQ(g4k::tanh_approx(1000.0f), 1.0f);
+  EXPECT_EQ(g4k::tanh_approx(-1000.0f), -1.0f);
+  EXPECT_NEAR(g4k::gelu_tanh(-1000.0f), 0.0f, 1e-30f);
+  EXPECT_EQ(g4k::gelu_tanh(1000.0f), 1000.0f);
+}
+
 TEST(PortableKernels, ProportionalRope) {
   // A global head: 32 dims, 4 of its 16 pairs rotate (theta 1e6,
   // denominator 32), at a large position.

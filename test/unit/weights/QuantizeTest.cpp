@@ -3,8 +3,8 @@
 // Part of g4c. The quantisers against plain round-to-nearest absmax
 // symmetric quantisation at the same bits and group size (llama.cpp's
 // Q8_0 / Q4_0 rules, written here independently): never a larger squared
-// error, on uniform, Gaussian and outlier-heavy rows. Then the runtime's
-// kernels (g4k.h) read the packed rows exactly as the dequantiser does.
+// error, on uniform, Gaussian and outlier-heavy rows. The kernels that read
+// the packed rows: test/unit/kernels/QuantisedKernelsTest.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -153,97 +153,6 @@ TEST(Quantize, RowLayoutIsPaddedAndFormatsAreChecked) {
   EXPECT_FALSE(canQuantize(Format::Int4, 96, 64));
   EXPECT_FALSE(canQuantize(Format::Int4, 64, 16));
   EXPECT_TRUE(canQuantize(Format::Int8, 7, 0));
-}
-
-/// |rows| x |columns| packed as |format| the way the packer lays them out.
-std::vector<uint8_t> packMatrix(Format format, size_t group,
-                                const std::vector<float> &values,
-                                size_t columns) {
-  const size_t rowSize = weightfile::rowBytes(format, columns, group);
-  std::vector<uint8_t> packed(values.size() / columns * rowSize);
-  for (size_t r = 0; r < values.size() / columns; ++r)
-    quantizeRow(format, group, &values[r * columns], columns,
-                &packed[r * rowSize]);
-  return packed;
-}
-
-std::vector<float> unpackMatrix(Format format, size_t group,
-                                const std::vector<uint8_t> &packed, size_t rows,
-                                size_t columns) {
-  const size_t rowSize = weightfile::rowBytes(format, columns, group);
-  std::vector<float> values(rows * columns);
-  for (size_t r = 0; r < rows; ++r)
-    dequantizeRow(format, group, &packed[r * rowSize], columns,
-                  &values[r * columns]);
-  return values;
-}
-
-/// The activations the kernels' Q8_0 quantiser stands for.
-template <int T, int In>
-std::vector<float> quantisedActivations(const std::vector<float> &x) {
-  static g4k::q8_activations<T, In> a;
-  g4k::quantize_activations<T, In>(x.data(), a);
-  std::vector<float> values(T * In);
-  for (int t = 0; t < T; ++t)
-    for (int i = 0; i < In; ++i) {
-      const int block = i / g4k::kActivationBlock;
-      values[t * In + i] = a.scale[t][block] * float(a.q[t][i]);
-      // Within half a step of the input, a step being the block's
-      // absmax / 127.
-      EXPECT_LE(std::fabs(values[t * In + i] - x[t * In + i]),
-                a.scale[t][block] / 2 * 1.001f);
-    }
-  return values;
-}
-
-/// g4k::linear (on int8 activations when the kernel uses them), the f32
-/// row_dot and g4k::embed on a packed matrix against plain sums over the
-/// dequantised values.
-template <typename W, int Out, int In>
-void checkKernels(Format format, size_t group) {
-  std::vector<float> weights = sampleRow(Distribution::Gaussian, Out * In, 3);
-  std::vector<uint8_t> packed = packMatrix(format, group, weights, In);
-  std::vector<float> dequantised = unpackMatrix(format, group, packed, Out, In);
-  const W *w = reinterpret_cast<const W *>(packed.data());
-  constexpr int T = 3;
-  std::vector<float> x = sampleRow(Distribution::Uniform, T * In, 4);
-  std::vector<float> seen = x;
-  if constexpr (g4k::uses_int8_activations<W, In>())
-    seen = quantisedActivations<T, In>(x);
-  std::vector<float> y(T * Out);
-  g4k::linear<T, Out, In>(x.data(), w, y.data());
-  for (int t = 0; t < T; ++t)
-    for (int o = 0; o < Out; ++o) {
-      double expected = 0, exact = 0;
-      for (int i = 0; i < In; ++i) {
-        expected += double(seen[t * In + i]) * dequantised[o * In + i];
-        exact += double(x[t * In + i]) * dequantised[o * In + i];
-      }
-      ASSERT_NEAR(y[t * Out + o], expected, 1e-5) << t << "," << o;
-      // f32 activations: exactly the dequantised product.
-      ASSERT_NEAR(g4k::row_dot<In>(x.data() + t * In, w, size_t(o)), exact,
-                  1e-5)
-          << t << "," << o;
-    }
-  const int32_t tokens[2] = {Out - 1, 2};
-  std::vector<float> rows(2 * In);
-  g4k::embed<2, In>(tokens, w, 0.5f, rows.data());
-  for (int t = 0; t < 2; ++t)
-    for (int i = 0; i < In; ++i)
-      ASSERT_EQ(rows[t * In + i], dequantised[tokens[t] * In + i] * 0.5f);
-  // A slice of a row (the PLE gather of some layers).
-  std::vector<float> slice(In / 2);
-  g4k::row_load<In, In / 2>(w, 1, In / 4, slice.data());
-  for (int j = 0; j < In / 2; ++j)
-    ASSERT_EQ(slice[j], dequantised[In + In / 4 + j]);
-}
-
-TEST(Quantize, KernelsReadTheLayoutTheQuantiserWrites) {
-  checkKernels<g4k::q8, 5, 48>(Format::Int8, 0); // 48: f32 activations
-  checkKernels<g4k::q8, 5, 96>(Format::Int8, 0);
-  checkKernels<g4k::q4<32>, 5, 96>(Format::Int4, 32);
-  checkKernels<g4k::q4<64>, 4, 128>(Format::Int4, 64);
-  checkKernels<g4k::q4<128>, 3, 256>(Format::Int4, 128);
 }
 
 TEST(Quantize, HalfConversionMatchesTheCompilers) {

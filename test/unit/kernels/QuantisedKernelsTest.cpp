@@ -1,0 +1,175 @@
+//===- QuantisedKernelsTest.cpp - g4k.h on int8 / int4 weights ------------===//
+//
+// Part of g4c. The kernels read packed int8 / int4 rows exactly as the
+// compiler's dequantiser (targets/weights/Quantize) does: linear on int8
+// activations against plain double sums over the dequantised weights and
+// independently quantised activations, f32 row dots, gathers and slices.
+// Built twice: for the baseline ISA (the portable kernels) and, on x86-64,
+// for AVX-512 VNNI (g4k_avx512.h), each asserting which kernels it has.
+//
+//===----------------------------------------------------------------------===//
+
+#include "targets/weights/Quantize.h"
+
+#include "g4k.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace g4c;
+using weightfile::Format;
+
+namespace {
+
+std::vector<float> randomValues(size_t count, unsigned seed, bool gaussian) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0, 0.02f);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> values(count);
+  for (float &value : values)
+    value = gaussian ? normal(rng) : uniform(rng);
+  return values;
+}
+
+/// |rows| x |columns| packed as |format| the way the packer lays them out.
+std::vector<uint8_t> packMatrix(Format format, size_t group,
+                                const std::vector<float> &values,
+                                size_t columns) {
+  const size_t rowSize = weightfile::rowBytes(format, columns, group);
+  std::vector<uint8_t> packed(values.size() / columns * rowSize);
+  for (size_t r = 0; r < values.size() / columns; ++r)
+    quantizeRow(format, group, &values[r * columns], columns,
+                &packed[r * rowSize]);
+  return packed;
+}
+
+std::vector<float> unpackMatrix(Format format, size_t group,
+                                const std::vector<uint8_t> &packed, size_t rows,
+                                size_t columns) {
+  const size_t rowSize = weightfile::rowBytes(format, columns, group);
+  std::vector<float> values(rows * columns);
+  for (size_t r = 0; r < rows; ++r)
+    dequantizeRow(format, group, &packed[r * rowSize], columns,
+                  &values[r * columns]);
+  return values;
+}
+
+/// The activations the kernels' Q8_0 quantiser stands for, in blocks of
+/// |block| columns: scale = absmax / 127, q = round-half-even(x * 127 /
+/// absmax).
+std::vector<float> quantisedActivations(const std::vector<float> &x,
+                                        int block) {
+  std::vector<float> values(x.size());
+  for (size_t first = 0; first < x.size(); first += block) {
+    float absmax = 0;
+    for (int i = 0; i < block; ++i)
+      absmax = std::max(absmax, std::fabs(x[first + i]));
+    const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
+    for (int i = 0; i < block; ++i) {
+      values[first + i] =
+          std::nearbyint(x[first + i] * inverse) * (absmax / 127.0f);
+      // Within half a step of the input.
+      EXPECT_LE(std::fabs(values[first + i] - x[first + i]),
+                absmax / 127 / 2 * 1.001f);
+    }
+  }
+  return values;
+}
+
+/// g4k::linear (on int8 activations when the kernel uses them), the f32
+/// row_dot and g4k::embed on a packed matrix against plain sums over the
+/// dequantised values.
+template <typename W, int T, int Out, int In>
+void checkKernels(Format format, size_t group) {
+  std::vector<float> weights = randomValues(Out * In, 3, true);
+  std::vector<uint8_t> packed = packMatrix(format, group, weights, In);
+  std::vector<float> dequantised = unpackMatrix(format, group, packed, Out, In);
+  const W *w = reinterpret_cast<const W *>(packed.data());
+  std::vector<float> x = randomValues(T * In, 4, false);
+  std::vector<float> seen = x;
+  // Activation blocks: 32 columns for int8 weights, the group for int4.
+  if constexpr (g4k::uses_int8_activations<W, In>())
+    seen = quantisedActivations(x, group ? int(group) : 32);
+  std::vector<float> y(T * Out);
+  g4k::linear<T, Out, In>(x.data(), w, y.data());
+  for (int t = 0; t < T; ++t)
+    for (int o = 0; o < Out; ++o) {
+      double expected = 0, exact = 0;
+      for (int i = 0; i < In; ++i) {
+        expected += double(seen[t * In + i]) * dequantised[o * In + i];
+        exact += double(x[t * In + i]) * dequantised[o * In + i];
+      }
+      ASSERT_NEAR(y[t * Out + o], expected, 1e-5) << t << "," << o;
+      // f32 activations: exactly the dequantised product.
+      ASSERT_NEAR(g4k::row_dot<In>(x.data() + t * In, w, size_t(o)), exact,
+                  1e-5)
+          << t << "," << o;
+    }
+  // The same rows as two stacked parts: the same values.
+  constexpr int kFirst = Out / 2;
+  std::vector<float> first(T * kFirst), second(T * (Out - kFirst));
+  g4k::fused_linear<T, In, kFirst, Out - kFirst>(x.data(), w, first.data(),
+                                                 second.data());
+  for (int t = 0; t < T; ++t)
+    for (int o = 0; o < Out; ++o)
+      ASSERT_EQ(o < kFirst ? first[t * kFirst + o]
+                           : second[t * (Out - kFirst) + o - kFirst],
+                y[t * Out + o])
+          << t << "," << o;
+  const int32_t tokens[2] = {Out - 1, 2};
+  std::vector<float> rows(2 * In);
+  g4k::embed<2, In>(tokens, w, 0.5f, rows.data());
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < In; ++i)
+      ASSERT_EQ(rows[t * In + i], dequantised[tokens[t] * In + i] * 0.5f);
+  // A slice of a row (the PLE gather of some layers).
+  std::vector<float> slice(In / 2);
+  g4k::row_load<In, In / 2>(w, 1, In / 4, slice.data());
+  for (int j = 0; j < In / 2; ++j)
+    ASSERT_EQ(slice[j], dequantised[In + In / 4 + j]);
+}
+
+// The AVX-512 build runs only where the CPU has the instructions.
+#ifdef G4K_EXPECT_AVX512
+#define SKIP_WITHOUT_THE_INSTRUCTIONS()                                        \
+  if (!__builtin_cpu_supports("avx512bw") ||                                   \
+      !__builtin_cpu_supports("avx512vnni"))                                   \
+  GTEST_SKIP() << "this CPU has no AVX-512 VNNI"
+#else
+#define SKIP_WITHOUT_THE_INSTRUCTIONS() (void)0
+#endif
+
+TEST(QuantisedKernels, ReadTheLayoutTheQuantiserWrites) {
+  SKIP_WITHOUT_THE_INSTRUCTIONS();
+  checkKernels<g4k::q8, 3, 5, 48>(Format::Int8, 0); // 48: f32 activations
+  checkKernels<g4k::q8, 3, 5, 96>(Format::Int8, 0);
+  checkKernels<g4k::q4<32>, 3, 5, 96>(Format::Int4, 32);
+  checkKernels<g4k::q4<64>, 3, 4, 128>(Format::Int4, 64);
+  checkKernels<g4k::q4<128>, 3, 3, 256>(Format::Int4, 128);
+}
+
+// Shapes the AVX-512 kernels take (whole 64 / 128-column chunks), with
+// token counts around their tile of 4.
+TEST(QuantisedKernels, WholeChunksAndTokenTiles) {
+  SKIP_WITHOUT_THE_INSTRUCTIONS();
+  checkKernels<g4k::q8, 1, 7, 192>(Format::Int8, 0);
+  checkKernels<g4k::q8, 6, 7, 192>(Format::Int8, 0);
+  checkKernels<g4k::q4<32>, 1, 5, 256>(Format::Int4, 32);
+  checkKernels<g4k::q4<32>, 9, 5, 384>(Format::Int4, 32);
+  checkKernels<g4k::q4<64>, 4, 6, 256>(Format::Int4, 64);
+  checkKernels<g4k::q4<128>, 5, 3, 384>(Format::Int4, 128);
+}
+
+TEST(QuantisedKernels, BuiltForTheExpectedInstructions) {
+#ifdef G4K_EXPECT_AVX512
+  EXPECT_TRUE(g4k::kAvx512Kernels);
+#else
+  EXPECT_FALSE(g4k::kAvx512Kernels);
+#endif
+}
+
+} // namespace
