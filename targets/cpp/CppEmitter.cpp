@@ -123,7 +123,10 @@ private:
 void FunctionEmitter::call(llvm::StringRef kernel,
                            ArrayRef<int64_t> templateArgs,
                            ArrayRef<std::string> args) {
-  os << "  g4k::" << kernel << "<";
+  // Kernels that write the logits run only when someone reads them: a
+  // prefill chunk without logits skips the LM head.
+  os << (llvm::is_contained(args, "logits") ? "  if (logits) g4k::" : "  g4k::")
+     << kernel << "<";
   llvm::interleaveComma(templateArgs, os);
   os << ">(";
   llvm::interleaveComma(args, os);
@@ -497,7 +500,7 @@ extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *toke
   float *chunk_logits = reinterpret_cast<float *>(session->arena + kLogitsOffset);
   while (count - done >= @UPPER@_PREFILL_CHUNK) {
     forward_prefill(weights, session->arena, tokens + done, session->position,
-                    chunk_logits);
+                    out_logits ? chunk_logits : nullptr);
     if (out_logits)
       std::memcpy(out_logits + done * @UPPER@_VOCAB_SIZE, chunk_logits,
                   sizeof(float) * @UPPER@_PREFILL_CHUNK * @UPPER@_VOCAB_SIZE);
@@ -506,7 +509,7 @@ extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *toke
   }
   for (; done < count; ++done) {
     forward_decode(weights, session->arena, tokens + done, session->position,
-                   chunk_logits);
+                   out_logits ? chunk_logits : nullptr);
     if (out_logits)
       std::memcpy(out_logits + done * @UPPER@_VOCAB_SIZE, chunk_logits,
                   sizeof(float) * @UPPER@_VOCAB_SIZE);
@@ -615,8 +618,9 @@ typedef struct {0}_session {{
  * {1}_ARENA_BYTES bytes, 64-byte aligned. */
 g4_status {0}_open(const char *weights_path, void *arena, size_t arena_bytes,
                    {0}_session *out_session, g4_error *out_error);
-/* Runs |count| tokens at the next positions; |out_logits| (may be null)
- * receives [count, {1}_VOCAB_SIZE] floats. */
+/* Runs |count| tokens at the next positions; |out_logits| receives
+ * [count, {1}_VOCAB_SIZE] floats; when it is null no logits are computed
+ * (the LM head is skipped: pass null for all but the prompt's last part). */
 g4_status {0}_prefill({0}_session *session, const int32_t *tokens,
                       int64_t count, float *out_logits, g4_error *out_error);
 g4_status {0}_decode({0}_session *session, int32_t token, float *out_logits,

@@ -273,12 +273,17 @@ int main(int argc, char **argv) {{
   const float *last = nullptr;
   for (int64_t done = 0; done < count; done += chunk) {{
     int64_t n = count - done < chunk ? count - done : chunk;
-    float *out = logits.data() + (dump ? done * {1}_VOCAB_SIZE : 0);
+    // Logits of the last chunk only unless they are dumped (the others
+    // skip the LM head).
+    float *out = dump ? logits.data() + done * {1}_VOCAB_SIZE
+                 : done + n == count ? logits.data()
+                                     : nullptr;
     if ({0}_prefill(&session, tokens.data() + done, n, out, &error) != G4_OK) {{
       std::fprintf(stderr, "{0}-run: error: %s\n", error.message);
       return 1;
     }
-    last = out + (n - 1) * {1}_VOCAB_SIZE;
+    if (out)
+      last = out + (n - 1) * {1}_VOCAB_SIZE;
   }
   const double prefillSeconds = secondsSince(prefillStart);
   if (dump && !writeNpy(dump, logits, count, {1}_VOCAB_SIZE)) {{
