@@ -131,8 +131,8 @@ public:
 
   /// Starts the workers once (no effect later).
   void start() {
-    bool expected = false;
-    if (!started.compare_exchange_strong(expected, true))
+    int expected = 0;
+    if (!started.compare_exchange_strong(expected, 1))
       return;
     int wanted = int(std::thread::hardware_concurrency());
     if (const char *env = std::getenv("G4_THREADS"))
@@ -148,7 +148,7 @@ public:
   void run(void (*body)(void *, int, int), void *context) {
     // One job at a time: a second caller (another session's thread) runs
     // its job alone.
-    if (count == 1 || busy.exchange(true, std::memory_order_acquire)) {
+    if (count == 1 || busy.exchange(1, std::memory_order_acquire)) {
       body(context, 0, 1);
       return;
     }
@@ -159,7 +159,7 @@ public:
     body(context, 0, count);
     while (pending.load(std::memory_order_acquire) != 0)
       std::this_thread::yield();
-    busy.store(false, std::memory_order_release);
+    busy.store(0, std::memory_order_release);
   }
 
 private:
@@ -182,7 +182,8 @@ private:
     }
   }
 
-  std::atomic<bool> started{false}, busy{false};
+  // Word-sized flags: byte atomics need libatomic on some targets (RISC-V).
+  std::atomic<int> started{0}, busy{0};
   int count = 1;
   void (*job)(void *, int, int) = nullptr;
   void *job_context = nullptr;

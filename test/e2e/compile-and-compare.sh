@@ -9,9 +9,31 @@
 #   With ROUNDTRIP=g4c-quantize-roundtrip in the environment, the reference
 #   runs on the values the packer stores (quantised and dequantised with
 #   WEIGHTS and the --group-size among COMPILE_FLAGS), held to the same bar.
+#   With CROSS=aarch64 or riscv64 the generated project is built by that
+#   target's GNU cross compiler (portable kernels; aarch64 with dot
+#   products) and run under qemu-user.
 set -euo pipefail
 g4c=$1 npy_diff=$2 work=$3 preset=$4 chunk=$5 dtype=$6 weights=$7 tolerance=$8
 shift 8
+
+configure=() run=()
+if [ -n "${CROSS:-}" ]; then
+  case $CROSS in
+  aarch64) arch_flags="-march=armv8.2-a+dotprod" ;;
+  riscv64) arch_flags="-march=rv64gc" ;;
+  *) echo "compile-and-compare.sh: unknown CROSS target $CROSS" >&2; exit 2 ;;
+  esac
+  for tool in "$CROSS-linux-gnu-g++" "qemu-$CROSS"; do
+    command -v "$tool" >/dev/null || {
+      echo "compile-and-compare.sh: $tool is missing (scripts/install-deps.sh installs it)" >&2
+      exit 1
+    }
+  done
+  configure=(-DCMAKE_SYSTEM_NAME=Linux "-DCMAKE_SYSTEM_PROCESSOR=$CROSS"
+    "-DCMAKE_C_COMPILER=$CROSS-linux-gnu-gcc"
+    "-DCMAKE_CXX_COMPILER=$CROSS-linux-gnu-g++" "-DG4C_ARCH_FLAGS=$arch_flags")
+  run=("qemu-$CROSS" -L "/usr/$CROSS-linux-gnu")
+fi
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -21,12 +43,12 @@ exact=()
 if [ -n "${ROUNDTRIP:-}" ]; then exact=(--exact-activations); fi
 "$g4c" compile "$work/ckpt" -o "$work/out" --weights "$weights" \
   --prefill-chunk "$chunk" --context 128 --name tiny "${exact[@]}" "$@"
-cmake -S "$work/out" -B "$work/out/build" >/dev/null
+cmake -S "$work/out" -B "$work/out/build" "${configure[@]}" >/dev/null
 cmake --build "$work/out/build" -j2 >/dev/null
 
 # 20 tokens: five windows of the tiny presets (W = 4).
 tokens=2,17,30,45,100,7,8,9,10,11,300,12,13,14,15,16,17,200,5,6
-"$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
+"${run[@]}" "$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
   --steps 64 --dump-logits "$work/compiled.npy" >"$work/compiled.txt"
 reference_ckpt="$work/ckpt"
 if [ -n "${ROUNDTRIP:-}" ]; then
