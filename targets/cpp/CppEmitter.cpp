@@ -480,9 +480,14 @@ extern "C" g4_status @NAME@_open(const char *weights_path, void *arena,
   return start_session(status, arena, out_session);
 }
 
-extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *tokens,
-                                 int64_t count, float *out_logits,
-                                 g4_error *out_error) {
+namespace {
+
+/// Runs |count| tokens: logits of every token into |out_logits|, or of
+/// the last one into |out_last|, or none (both null: the LM head is
+/// skipped; with |out_last| it runs for the final chunk only).
+g4_status run_tokens(@NAME@_session *session, const int32_t *tokens,
+                     int64_t count, float *out_logits, float *out_last,
+                     g4_error *out_error) {
   if (!session || !session->arena || (!tokens && count > 0) || count < 0)
     return g4_fail(out_error, G4_INVALID_ARGUMENT, "null or closed session");
   for (int64_t i = 0; i < count; ++i)
@@ -498,24 +503,47 @@ extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *toke
   int64_t done = 0;
   // Whole chunks through `prefill`, the rest one token at a time.
   float *chunk_logits = reinterpret_cast<float *>(session->arena + kLogitsOffset);
+  auto wanted = [&](int64_t n) {
+    return out_logits || (out_last && done + n == count) ? chunk_logits
+                                                         : nullptr;
+  };
+  auto deliver = [&](int64_t n) {
+    if (out_logits)
+      std::memcpy(out_logits + done * @UPPER@_VOCAB_SIZE, chunk_logits,
+                  sizeof(float) * n * @UPPER@_VOCAB_SIZE);
+    else if (out_last && done + n == count)
+      std::memcpy(out_last, chunk_logits + (n - 1) * @UPPER@_VOCAB_SIZE,
+                  sizeof(float) * @UPPER@_VOCAB_SIZE);
+    session->position += n;
+    done += n;
+  };
   while (count - done >= @UPPER@_PREFILL_CHUNK) {
     forward_prefill(weights, session->arena, tokens + done, session->position,
-                    out_logits ? chunk_logits : nullptr);
-    if (out_logits)
-      std::memcpy(out_logits + done * @UPPER@_VOCAB_SIZE, chunk_logits,
-                  sizeof(float) * @UPPER@_PREFILL_CHUNK * @UPPER@_VOCAB_SIZE);
-    session->position += @UPPER@_PREFILL_CHUNK;
-    done += @UPPER@_PREFILL_CHUNK;
+                    wanted(@UPPER@_PREFILL_CHUNK));
+    deliver(@UPPER@_PREFILL_CHUNK);
   }
-  for (; done < count; ++done) {
+  while (done < count) {
     forward_decode(weights, session->arena, tokens + done, session->position,
-                   out_logits ? chunk_logits : nullptr);
-    if (out_logits)
-      std::memcpy(out_logits + done * @UPPER@_VOCAB_SIZE, chunk_logits,
-                  sizeof(float) * @UPPER@_VOCAB_SIZE);
-    session->position += 1;
+                   wanted(1));
+    deliver(1);
   }
   return G4_OK;
+}
+
+} // namespace
+
+extern "C" g4_status @NAME@_prefill(@NAME@_session *session, const int32_t *tokens,
+                                 int64_t count, float *out_logits,
+                                 g4_error *out_error) {
+  return run_tokens(session, tokens, count, out_logits, nullptr, out_error);
+}
+
+extern "C" g4_status @NAME@_prefill_last(@NAME@_session *session,
+                                      const int32_t *tokens, int64_t count,
+                                      float *out_last_logits,
+                                      g4_error *out_error) {
+  return run_tokens(session, tokens, count, nullptr, out_last_logits,
+                    out_error);
 }
 
 extern "C" g4_status @NAME@_decode(@NAME@_session *session, int32_t token,
@@ -623,6 +651,11 @@ g4_status {0}_open(const char *weights_path, void *arena, size_t arena_bytes,
  * (the LM head is skipped: pass null for all but the prompt's last part). */
 g4_status {0}_prefill({0}_session *session, const int32_t *tokens,
                       int64_t count, float *out_logits, g4_error *out_error);
+/* The same with the last token's logits only ({1}_VOCAB_SIZE floats; the
+ * LM head runs for the final compiled chunk alone). */
+g4_status {0}_prefill_last({0}_session *session, const int32_t *tokens,
+                           int64_t count, float *out_last_logits,
+                           g4_error *out_error);
 g4_status {0}_decode({0}_session *session, int32_t token, float *out_logits,
                      g4_error *out_error);
 {8}/* Back to position 0. */

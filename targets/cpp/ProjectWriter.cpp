@@ -266,24 +266,27 @@ int main(int argc, char **argv) {{
     return 1;
   }
   const int64_t count = int64_t(tokens.size());
-  // Every position's logits when they are dumped, else one chunk's.
-  const int64_t rows = dump || chunk > count ? count : chunk;
-  std::vector<float> logits(size_t(rows) * {1}_VOCAB_SIZE);
+  // Every position's logits when they are dumped, else the last one's.
+  std::vector<float> logits(size_t(dump ? count : 1) * {1}_VOCAB_SIZE);
   const auto prefillStart = std::chrono::steady_clock::now();
   const float *last = nullptr;
   for (int64_t done = 0; done < count; done += chunk) {{
     int64_t n = count - done < chunk ? count - done : chunk;
-    // Logits of the last chunk only unless they are dumped (the others
-    // skip the LM head).
-    float *out = dump ? logits.data() + done * {1}_VOCAB_SIZE
-                 : done + n == count ? logits.data()
-                                     : nullptr;
-    if ({0}_prefill(&session, tokens.data() + done, n, out, &error) != G4_OK) {{
+    // Every position's logits when they are dumped, else the last one's
+    // (the other chunks skip the LM head).
+    const bool final = done + n == count;
+    const g4_status status =
+        dump ? {0}_prefill(&session, tokens.data() + done, n,
+                           logits.data() + done * {1}_VOCAB_SIZE, &error)
+             : {0}_prefill_last(&session, tokens.data() + done, n,
+                                final ? logits.data() : nullptr, &error);
+    if (status != G4_OK) {{
       std::fprintf(stderr, "{0}-run: error: %s\n", error.message);
       return 1;
     }
-    if (out)
-      last = out + (n - 1) * {1}_VOCAB_SIZE;
+    if (final)
+      last = dump ? logits.data() + (count - 1) * {1}_VOCAB_SIZE
+                  : logits.data();
   }
   const double prefillSeconds = secondsSince(prefillStart);
   if (dump && !writeNpy(dump, logits, count, {1}_VOCAB_SIZE)) {{

@@ -50,6 +50,11 @@ cmake --build "$work/out/build" -j2 >/dev/null
 tokens=2,17,30,45,100,7,8,9,10,11,300,12,13,14,15,16,17,200,5,6
 "${run[@]}" "$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
   --steps 64 --dump-logits "$work/compiled.npy" >"$work/compiled.txt"
+# Without the dump only the last token's logits are computed
+# (NAME_prefill_last): the same greedy tokens.
+"${run[@]}" "$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
+  --steps 64 >"$work/compiled-last.txt"
+diff "$work/compiled.txt" "$work/compiled-last.txt"
 reference_ckpt="$work/ckpt"
 if [ -n "${ROUNDTRIP:-}" ]; then
   reference_ckpt="$work/roundtrip"
