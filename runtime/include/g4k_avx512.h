@@ -3,9 +3,9 @@
 // Part of g4c. Included by g4k.h when the target has AVX-512 BW and VNNI
 // (x86-64-v4 with VNNI: Ice Lake, Zen 4 and later). The int8-activation
 // products of linear() for int8 and int4 weights with vpdpbusd (64
-// unsigned x signed byte products per instruction), computing exactly what
-// the portable kernels compute: the same activation quantisation, integer
-// sums per block, one float scale per block.
+// unsigned x signed byte products per instruction), computing what the
+// portable kernels compute (the same activation quantisation, integer sums
+// per block, one float scale per block) up to float summation order.
 //
 // The activations are laid out for the weights: per chunk of columns one
 // register of bytes that lines up with a register of weight bytes, plus the
