@@ -693,8 +693,9 @@ inline float exp_approx(float x) {
   p = p * r * r + r + 1.0f;
   int32_t bits;
   std::memcpy(&bits, &p, sizeof(bits));
-  bits +=
-      int32_t(n) * (1 << 23); // 2^n into the exponent (no shift of negatives)
+  // Times 2^n through the exponent bits (a multiplication: shifting a
+  // negative value is undefined).
+  bits += int32_t(n) * (1 << 23);
   std::memcpy(&p, &bits, sizeof(p));
   return p;
 }
