@@ -379,6 +379,22 @@ inline void row_load(const q4<Group> *w, size_t row, int first, float *out) {
   }
 }
 
+/// Q8_0's rule for a block of |n| values: scale = absmax / 127, and the
+/// factor that takes a value to its level (0 for an all-zero block).
+struct q8_rule {
+  float scale, inverse;
+};
+inline q8_rule q8_rule_of(const float *x, int n) {
+  float absmax = 0;
+  for (int i = 0; i < n; ++i)
+    absmax = std::fabs(x[i]) > absmax ? std::fabs(x[i]) : absmax;
+  return {absmax / 127.0f, absmax > 0 ? 127.0f / absmax : 0.0f};
+}
+/// The level of |x| (round half to even).
+inline int8_t q8_level(float x, float inverse) {
+  return int8_t(std::nearbyint(x * inverse));
+}
+
 /// Activations quantised for integer dot products: per row of In values,
 /// int8 values with one f32 scale per block of Block (Q8_0's rule: scale =
 /// absmax / 127, q = round-half-even(x * 127 / absmax)), and the block sums
@@ -396,17 +412,14 @@ inline void quantize_activations(const float *x,
   for (int t = 0; t < T; ++t)
     for (int b = 0; b < In / Block; ++b) {
       const float *block = x + t * In + b * Block;
-      float absmax = 0;
-      for (int i = 0; i < Block; ++i)
-        absmax = std::fabs(block[i]) > absmax ? std::fabs(block[i]) : absmax;
-      const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
+      const q8_rule rule = q8_rule_of(block, Block);
       int sum = 0;
       for (int i = 0; i < Block; ++i) {
-        const int8_t q = int8_t(std::nearbyint(block[i] * inverse));
+        const int8_t q = q8_level(block[i], rule.inverse);
         a.q[t][b * Block + i] = q;
         sum += q;
       }
-      a.scale[t][b] = absmax / 127.0f;
+      a.scale[t][b] = rule.scale;
       a.sum[t][b] = float(sum);
     }
 }
@@ -896,13 +909,10 @@ inline void kv_store_q8(const float *k, const float *v, int64_t start,
                         float *v_scales) {
   G4K_PROFILE_KERNEL("kv_store_q8");
   auto quantise = [](const float *x, int8_t *q, float *scale) {
-    float absmax = 0;
+    const q8_rule rule = q8_rule_of(x, HeadDim);
+    *scale = rule.scale;
     for (int i = 0; i < HeadDim; ++i)
-      absmax = std::fabs(x[i]) > absmax ? std::fabs(x[i]) : absmax;
-    *scale = absmax / 127.0f;
-    const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
-    for (int i = 0; i < HeadDim; ++i)
-      q[i] = int8_t(std::nearbyint(x[i] * inverse));
+      q[i] = q8_level(x[i], rule.inverse);
   };
   for (int t = 0; t < T; ++t) {
     const int64_t slot = (start + t) % Slots;

@@ -48,10 +48,6 @@ inline void prefetch(const uint8_t *in_use) {
                _MM_HINT_T0);
 }
 
-inline int8_t quantize_value(float value, float inverse) {
-  return int8_t(std::nearbyint(value * inverse));
-}
-
 //===----------------------------------------------------------------------===//
 // int4 weights: a chunk is 128 columns = 64 weight bytes. Byte k of the
 // chunk holds column g*G + j (low nibble) and g*G + H + j (high nibble),
@@ -81,16 +77,13 @@ inline void quantize_activations(const float *x,
       q4_chunk &chunk = a.chunk[t][c];
       for (int g = 0; g < 128 / Group; ++g) {
         const float *block = x + t * In + c * 128 + g * Group;
-        float absmax = 0;
-        for (int i = 0; i < Group; ++i)
-          absmax = std::fabs(block[i]) > absmax ? std::fabs(block[i]) : absmax;
-        const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
+        const q8_rule rule = q8_rule_of(block, Group);
         for (int j = 0; j < kHalf; ++j) {
-          chunk.low[g * kHalf + j] = quantize_value(block[j], inverse);
-          chunk.high[g * kHalf + j] = quantize_value(block[kHalf + j], inverse);
+          chunk.low[g * kHalf + j] = q8_level(block[j], rule.inverse);
+          chunk.high[g * kHalf + j] = q8_level(block[kHalf + j], rule.inverse);
         }
         for (int lane = g * kHalf / 4; lane < (g + 1) * kHalf / 4; ++lane)
-          chunk.scale[lane] = absmax / 127.0f;
+          chunk.scale[lane] = rule.scale;
       }
       for (int lane = 0; lane < 16; ++lane) {
         int sum = 0;
@@ -209,16 +202,13 @@ inline void quantize_activations(const float *x, q8_activations<T, In> &a) {
     for (int c = 0; c < In / 64; ++c)
       for (int b = 0; b < 2; ++b) {
         const float *block = x + t * In + c * 64 + b * 32;
-        float absmax = 0;
-        for (int i = 0; i < 32; ++i)
-          absmax = std::fabs(block[i]) > absmax ? std::fabs(block[i]) : absmax;
-        const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
+        const q8_rule rule = q8_rule_of(block, 32);
         q8_chunk &chunk = a.chunk[t][c];
         for (int i = 0; i < 32; ++i)
           chunk.biased[b * 32 + i] =
-              uint8_t(quantize_value(block[i], inverse) + 128);
+              uint8_t(q8_level(block[i], rule.inverse) + 128);
         for (int lane = 8 * b; lane < 8 * b + 8; ++lane)
-          chunk.scale[lane] = absmax / 127.0f;
+          chunk.scale[lane] = rule.scale;
       }
 }
 
