@@ -231,6 +231,30 @@ inline float dot(const float *__restrict a, const W *__restrict b) {
   return sum;
 }
 
+/// sum_i x[i]^2 in dot's order, without fused multiply-adds: the object
+/// backend's Halide RMSNorm (strict float) sums the same way, so the two
+/// backends' norms agree bit for bit.
+template <int N>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+inline float sum_squares(const float *__restrict x) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  float partial[kLanes] = {};
+  constexpr int kBody = N / kLanes * kLanes;
+  for (int i = 0; i < kBody; i += kLanes)
+    for (int lane = 0; lane < kLanes; ++lane)
+      partial[lane] += x[i + lane] * x[i + lane];
+  float sum = 0;
+  for (int i = kBody; i < N; ++i)
+    sum += x[i] * x[i];
+  for (int lane = 0; lane < kLanes; ++lane)
+    sum += partial[lane];
+  return sum;
+}
+
 //===----------------------------------------------------------------------===//
 // Weight matrices: rows of In values, read through row_dot / row_load /
 // skip_rows whatever their format.
@@ -672,7 +696,7 @@ inline void rms_norm(const float *x, const W *__restrict w, float eps,
   G4K_PROFILE_KERNEL("rms_norm");
   for (int t = 0; t < T; ++t) {
     const float *row = x + t * N;
-    float scale = 1.0f / std::sqrt(dot<N>(row, row) / float(N) + eps);
+    float scale = 1.0f / std::sqrt(sum_squares<N>(row) / float(N) + eps);
     for (int i = 0; i < N; ++i)
       y[t * N + i] = row[i] * scale * widen(w[i]);
   }
@@ -684,7 +708,7 @@ inline void rms_norm_no_scale(const float *x, float eps, float *y) {
   G4K_PROFILE_KERNEL("rms_norm_no_scale");
   for (int t = 0; t < T; ++t) {
     const float *row = x + t * N;
-    float scale = 1.0f / std::sqrt(dot<N>(row, row) / float(N) + eps);
+    float scale = 1.0f / std::sqrt(sum_squares<N>(row) / float(N) + eps);
     for (int i = 0; i < N; ++i)
       y[t * N + i] = row[i] * scale;
   }

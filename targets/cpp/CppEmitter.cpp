@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "targets/cpp/CppEmitter.h"
+#include "targets/cpp/KernelCall.h"
 #include "targets/cpp/ProjectWriter.h"
 
 #include "compiler/Dialect/Kernel/IR/KernelDialect.h"
@@ -34,18 +35,6 @@ using namespace mlir;
 
 namespace {
 
-/// A C++ float literal that round-trips |value| ("8.0f", "1e-06f").
-std::string floatLiteral(double value) {
-  std::string text = llvm::formatv("{0}", llvm::format("%.9g", value)).str();
-  if (text.find_first_of(".e") == std::string::npos)
-    text += ".0";
-  return text + "f";
-}
-
-int64_t numElements(Value value) {
-  return cast<ShapedType>(value.getType()).getNumElements();
-}
-
 ArrayRef<int64_t> shapeOf(Value value) {
   return cast<ShapedType>(value.getType()).getShape();
 }
@@ -57,16 +46,6 @@ std::string shapeComment(Value value) {
   llvm::interleave(shapeOf(value), os, ", ");
   os << "]";
   return text;
-}
-
-/// Elements between the rows of a [rows, N] buffer (N unless strided).
-int64_t rowStride(Value value) {
-  auto type = cast<MemRefType>(value.getType());
-  SmallVector<int64_t> strides;
-  int64_t offset = 0;
-  if (failed(type.getStridesAndOffset(strides, offset)) || strides.size() < 2)
-    return type.getShape().back();
-  return strides[strides.size() - 2];
 }
 
 /// Facts shared by both entry points.
@@ -99,12 +78,6 @@ private:
     }
     return names[value];
   }
-  /// |value| or nullptr typed as a float buffer.
-  std::string optional(Value value) {
-    return value ? name(value) : "static_cast<const float *>(nullptr)";
-  }
-  void call(llvm::StringRef kernel, ArrayRef<int64_t> templateArgs,
-            ArrayRef<std::string> args);
 
   func::FuncOp function;
   ModuleLayout &layout;
@@ -120,31 +93,6 @@ private:
   std::string currentLayer;
 };
 
-void FunctionEmitter::call(llvm::StringRef kernel,
-                           ArrayRef<int64_t> templateArgs,
-                           ArrayRef<std::string> args) {
-  // Kernels that write the logits run only when someone reads them: a
-  // prefill chunk without logits skips the LM head.
-  os << (llvm::is_contained(args, "logits") ? "  if (logits) g4k::" : "  g4k::")
-     << kernel << "<";
-  llvm::interleaveComma(templateArgs, os);
-  os << ">(";
-  llvm::interleaveComma(args, os);
-  os << ");\n";
-}
-
-std::string cType(Type type) {
-  if (type.isF32())
-    return "float";
-  if (type.isF64())
-    return "double";
-  if (type.isInteger(32))
-    return "int32_t";
-  if (type.isInteger(8))
-    return "int8_t";
-  return "g4k::bf16";
-}
-
 /// The page-aligned tables as g4_weight_range initialisers.
 std::string gatheredTables(const PackedWeights &weights) {
   std::string list;
@@ -157,26 +105,11 @@ std::string gatheredTables(const PackedWeights &weights) {
   return list.empty() ? "{\"\", 0ull, 0ull}" : list;
 }
 
-/// The kernel library's type for a packed tensor's elements.
-std::string weightType(const PackedTensor &tensor) {
-  switch (tensor.format) {
-  case weightfile::Format::F32:
-    return "float";
-  case weightfile::Format::BF16:
-    return "g4k::bf16";
-  case weightfile::Format::Int8:
-    return "g4k::q8";
-  case weightfile::Format::Int4:
-    return llvm::formatv("g4k::q4<{0}>", tensor.group).str();
-  }
-  llvm_unreachable("unknown weight format");
-}
-
 LogicalResult FunctionEmitter::emitView(memref::ViewOp view) {
   auto offset = getConstantIntValue(view.getByteShift());
   if (!offset)
     return view.emitError("expected a constant arena offset");
-  std::string type = cType(view.getType().getElementType());
+  std::string type = bufferElementType(view.getType().getElementType());
   // One pointer per named buffer: reshaped views of it share the pointer;
   // another buffer reusing the same memory later gets its own name.
   auto nameAttr = view->getAttrOfType<StringAttr>("g4k.name");
@@ -216,20 +149,18 @@ LogicalResult FunctionEmitter::emitOp(Operation &op) {
     return success();
   }
   if (auto subview = dyn_cast<memref::SubViewOp>(op)) {
-    SmallVector<int64_t> strides;
-    int64_t offset = 0;
-    if (failed(subview.getType().getStridesAndOffset(strides, offset)) ||
-        ShapedType::isDynamic(offset))
-      return op.emitError("expected a static strided view");
+    FailureOr<int64_t> offset = staticElementOffset(subview);
+    if (failed(offset))
+      return failure();
     names[subview.getResult()] =
-        llvm::formatv("({0} + {1})", name(subview.getSource()), offset).str();
+        llvm::formatv("({0} + {1})", name(subview.getSource()), *offset).str();
     return success();
   }
   if (auto ref = dyn_cast<kernel::WeightOp>(op)) {
     const PackedTensor *tensor = layout.weights.lookup(ref.getName());
     if (!tensor)
       return op.emitError("weight '") << ref.getName() << "' was not packed";
-    std::string type = weightType(*tensor);
+    std::string type = packedElementType(tensor->format, tensor->group);
     std::string value = llvm::formatv("w{0}", counter++).str();
     names[ref.getResult()] = value;
     pending[ref.getResult()] = llvm::formatv(
@@ -239,148 +170,15 @@ LogicalResult FunctionEmitter::emitOp(Operation &op) {
         shapeComment(ref.getResult()));
     return success();
   }
-  auto eps = [](FloatAttr attr) {
-    return floatLiteral(attr.getValueAsDouble());
-  };
-  if (auto embed = dyn_cast<kernel::EmbedOp>(op)) {
-    ArrayRef<int64_t> shape = shapeOf(embed.getOut());
-    call("embed", {shape[0], shape[1]},
-         {"tokens", name(embed.getTable()), eps(embed.getScaleAttr()),
-          name(embed.getOut())});
-    return success();
-  }
-  if (auto linear = dyn_cast<kernel::LinearOp>(op)) {
-    ArrayRef<int64_t> w = shapeOf(linear.getW());
-    call("linear", {numElements(linear.getX()) / w[1], w[0], w[1]},
-         {name(linear.getX()), name(linear.getW()), name(linear.getY())});
-    return success();
-  }
-  if (auto stacked = dyn_cast<kernel::FusedLinearOp>(op)) {
-    ArrayRef<int64_t> w = shapeOf(stacked.getW());
-    SmallVector<int64_t> shapes{numElements(stacked.getX()) / w[1], w[1]};
-    SmallVector<std::string> args{name(stacked.getX()), name(stacked.getW())};
-    for (Value y : stacked.getYs()) {
-      shapes.push_back(shapeOf(y)[1]);
-      args.push_back(name(y));
-    }
-    call("fused_linear", shapes, args);
-    return success();
-  }
-  if (auto norm = dyn_cast<kernel::RMSNormOp>(op)) {
-    const int64_t width = shapeOf(norm.getX()).back();
-    const int64_t rows = numElements(norm.getX()) / width;
-    if (norm.getWeight())
-      call("rms_norm", {rows, width},
-           {name(norm.getX()), name(norm.getWeight()),
-            eps(norm.getEpsilonAttr()), name(norm.getY())});
-    else
-      call("rms_norm_no_scale", {rows, width},
-           {name(norm.getX()), eps(norm.getEpsilonAttr()), name(norm.getY())});
-    return success();
-  }
-  if (auto frequencies = dyn_cast<kernel::RopeFrequenciesOp>(op)) {
-    call("rope_frequencies", {shapeOf(frequencies.getOut())[0]},
-         {llvm::formatv(
-              "{0}",
-              llvm::format("%.17g", frequencies.getTheta().convertToDouble()))
-              .str(),
-          std::to_string(int64_t(frequencies.getHeadDim())),
-          name(frequencies.getOut())});
-    return success();
-  }
-  if (auto rope = dyn_cast<kernel::RopeOp>(op)) {
-    ArrayRef<int64_t> x = shapeOf(rope.getX());
-    call("rope_rows", {x[0], x[1], x[2], shapeOf(rope.getFrequencies())[0]},
-         {name(rope.getX()), name(rope.getFrequencies()), "start"});
-    return success();
-  }
-  if (auto attend = dyn_cast<kernel::AttendOp>(op)) {
-    ArrayRef<int64_t> q = shapeOf(attend.getQ());
-    ArrayRef<int64_t> cache = shapeOf(attend.getKCache());
-    // Names in statement order: naming a view declares it, and the
-    // declarations must not depend on argument evaluation order.
-    SmallVector<std::string> caches{name(attend.getKCache()),
-                                    name(attend.getVCache())};
-    if (attend.getKScales()) {
-      caches.push_back(name(attend.getKScales()));
-      caches.push_back(name(attend.getVScales()));
-    }
-    std::string kvCache =
-        (llvm::Twine(attend.getKScales() ? "g4k::q8_kv{" : "g4k::f32_kv{") +
-         llvm::join(caches, ", ") + "}")
-            .str();
-    call("attend_tokens",
-         {q[0], q[2], q[1], cache[1], cache[0], int64_t(attend.getWindow())},
-         {name(attend.getQ()), kvCache, optional(attend.getFreshK()),
-          optional(attend.getFreshV()), "start", name(attend.getScores()),
-          name(attend.getOut())});
-    return success();
-  }
-  if (auto store = dyn_cast<kernel::KvStoreOp>(op)) {
-    ArrayRef<int64_t> k = shapeOf(store.getK());
-    const int64_t slots = shapeOf(store.getKCache())[0];
-    if (store.getKScales())
-      call("kv_store_q8", {k[0], k[1], k[2], slots},
-           {name(store.getK()), name(store.getV()), "start",
-            name(store.getKCache()), name(store.getVCache()),
-            name(store.getKScales()), name(store.getVScales())});
-    else
-      call("kv_store", {k[0], k[1] * k[2], slots},
-           {name(store.getK()), name(store.getV()), "start",
-            name(store.getKCache()), name(store.getVCache())});
-    return success();
-  }
-  if (auto copy = dyn_cast<kernel::CopyOp>(op)) {
-    call("copy", {numElements(copy.getX())},
-         {name(copy.getX()), name(copy.getY())});
-    return success();
-  }
-  if (auto gate = dyn_cast<kernel::GeluGateOp>(op)) {
-    ArrayRef<int64_t> out = shapeOf(gate.getOut());
-    call("gelu_gate_rows",
-         {out[0], out[1], rowStride(gate.getGate()), rowStride(gate.getUp())},
-         {name(gate.getGate()), name(gate.getUp()), name(gate.getOut())});
-    return success();
-  }
-  if (auto add = dyn_cast<kernel::AddOp>(op)) {
-    call("add", {numElements(add.getOut())},
-         {name(add.getA()), name(add.getB()), name(add.getOut())});
-    return success();
-  }
-  if (auto scale = dyn_cast<kernel::ScaleOp>(op)) {
-    call("scale", {numElements(scale.getOut())},
-         {name(scale.getX()), name(scale.getScalar()), name(scale.getOut())});
-    return success();
-  }
-  if (auto softcap = dyn_cast<kernel::SoftcapOp>(op)) {
-    call("softcap", {numElements(softcap.getX())},
-         {name(softcap.getX()), eps(softcap.getCapAttr())});
-    return success();
-  }
-  if (auto ple = dyn_cast<kernel::PleCombineOp>(op)) {
-    ArrayRef<int64_t> out = shapeOf(ple.getOut());
-    ArrayRef<int64_t> table = shapeOf(ple.getTable());
-    call("ple_combine",
-         {out[0], out[1], out[2], table[0], table[1] / out[2],
-          int64_t(ple.getFirstLayer())},
-         {"tokens", name(ple.getTable()), name(ple.getProjected()),
-          name(ple.getNorm()), eps(ple.getTableScaleAttr()),
-          eps(ple.getContextScaleAttr()), eps(ple.getEpsilonAttr()),
-          name(ple.getOut())});
-    return success();
-  }
-  if (auto moe = dyn_cast<kernel::MoEOp>(op)) {
-    ArrayRef<int64_t> x = shapeOf(moe.getX());
-    call("moe",
-         {x[0], x[1], shapeOf(moe.getRouter())[0], int64_t(moe.getTopK()),
-          shapeOf(moe.getDown())[2]},
-         {name(moe.getX()), name(moe.getRouterInput()), name(moe.getRouter()),
-          name(moe.getRouterScale()), name(moe.getPerExpertScale()),
-          name(moe.getGateUp()), name(moe.getDown()), eps(moe.getEpsilonAttr()),
-          name(moe.getScratch()), name(moe.getOut())});
-    return success();
-  }
-  return op.emitError("the C++ backend cannot emit this op");
+  FailureOr<KernelCall> call = describeKernelCall(op);
+  if (failed(call))
+    return failure();
+  std::string text =
+      renderKernelCall(*call, [&](Value value) { return name(value); });
+  // Kernels that write the logits run only when someone reads them: a
+  // prefill chunk without logits skips the LM head.
+  os << (call->writesLogits() ? "  if (logits) " : "  ") << text << ";\n";
+  return success();
 }
 
 LogicalResult FunctionEmitter::emit(llvm::StringRef cName) {
@@ -424,6 +222,28 @@ g4_status start_session(g4_status status, void *arena,
   g4k::threads().start(); // G4_THREADS, default: every hardware thread
   return G4_OK;
 }
+)cpp";
+
+/// The object backend's forward pass, in NAME.o.
+constexpr const char *kObjectForwardPass = R"cpp(} // namespace
+
+extern "C" void @NAME@_forward_prefill(const uint8_t *weights, uint8_t *arena,
+    const int32_t *tokens, int64_t start, float *logits);
+extern "C" void @NAME@_forward_decode(const uint8_t *weights, uint8_t *arena,
+    const int32_t *tokens, int64_t start, float *logits);
+
+namespace {
+
+void forward_prefill(const uint8_t *weights, uint8_t *arena,
+                     const int32_t *tokens, int64_t start, float *logits) {
+  @NAME@_forward_prefill(weights, arena, tokens, start, logits);
+}
+
+void forward_decode(const uint8_t *weights, uint8_t *arena,
+                    const int32_t *tokens, int64_t start, float *logits) {
+  @NAME@_forward_decode(weights, arena, tokens, start, logits);
+}
+
 )cpp";
 
 /// NAME_open_linked, for weights linked into the program.
@@ -592,10 +412,12 @@ FailureOr<CppEmitResult> emitCpp(ModuleOp module, const PackedWeights &weights,
 
   std::string functions;
   llvm::raw_string_ostream functionStream(functions);
-  if (failed(FunctionEmitter(prefill, layout, functionStream)
-                 .emit("forward_prefill")) ||
-      failed(FunctionEmitter(decode, layout, functionStream)
-                 .emit("forward_decode")))
+  if (options.objectKernels)
+    functionStream << instantiateTemplate(kObjectForwardPass, options.name);
+  else if (failed(FunctionEmitter(prefill, layout, functionStream)
+                      .emit("forward_prefill")) ||
+           failed(FunctionEmitter(decode, layout, functionStream)
+                      .emit("forward_decode")))
     return failure();
 
   const std::string NAME = llvm::StringRef(options.name).upper();
@@ -683,22 +505,29 @@ g4_status {0}_close({0}_session *session);
       llvm::count_if(weights.tensors,
                      [](const PackedTensor &t) { return t.pageAligned; }));
 
-  source << llvm::formatv("// {0}.cc - generated by g4c. Do not edit.\n"
+  source << llvm::formatv("// {0}{3}.cc - generated by g4c. Do not edit.\n"
                           "// Arena: KV caches and activations {1} bytes "
                           "(planned), of which kernel scratch {2} bytes.\n\n",
-                          options.name, plannedBytes, result.scratchBytes);
+                          options.name, plannedBytes, result.scratchBytes,
+                          options.objectKernels ? "_kernels" : "");
   if (options.exactActivations)
     source << "// --exact-activations: f32 activations against dequantised\n"
               "// int8/int4 weights (no int8 dot products).\n"
               "#define G4K_EXACT_ACTIVATIONS 1\n";
   source << llvm::formatv("#include \"{0}.h\"\n\n#include \"g4k.h\"\n\n"
-                          "#include <cstdlib>\n#include <cstring>\n\n"
-                          "namespace {{\n\n",
+                          "#include <cstdlib>\n#include <cstring>\n\n",
                           options.name);
+  if (options.objectKernels)
+    source << "// The kernel instantiations " << options.name << ".o calls.\n"
+           << *options.objectKernels << "\n";
+  source << "namespace {\n\n";
   source << llvm::formatv("constexpr int64_t kLogitsOffset = {0};\n\n",
                           logitsOffset);
-  // Constant tables (RoPE inverse frequencies).
+  // Constant tables (RoPE inverse frequencies; in NAME.o for the object
+  // backend).
   for (auto global : module.getOps<memref::GlobalOp>()) {
+    if (options.objectKernels)
+      break;
     auto values =
         dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
     if (!values || !values.getElementType().isF64())

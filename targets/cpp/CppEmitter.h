@@ -17,6 +17,9 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
+#include <string>
+
 namespace g4c {
 
 struct CppEmitOptions {
@@ -28,6 +31,10 @@ struct CppEmitOptions {
   /// Keep activations f32 in int8/int4 matrix products (the kernels then
   /// compute exactly with the dequantised weights; slower).
   bool exactActivations = false;
+  /// The object backend: the forward pass is NAME_forward_prefill /
+  /// NAME_forward_decode in NAME.o, and the source holds these extern "C"
+  /// kernel wrappers (which NAME.o calls) instead of the forward functions.
+  std::optional<std::string> objectKernels;
 };
 
 /// What the emitted code needs at run time.

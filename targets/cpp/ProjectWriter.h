@@ -13,6 +13,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace g4c {
 
@@ -28,10 +29,23 @@ std::string chatSource(llvm::StringRef name);
 /// case (the code templates of the C++ backend).
 std::string instantiateTemplate(llvm::StringRef text, llvm::StringRef name);
 
-/// CMakeLists.txt building NAME-run from NAME.cc (and NAME_weights.cc with
-/// |linkWeights|) and the runtime at |runtimeDirectory| (default: the
-/// runtime of the g4c that wrote it).
-std::string projectCMake(llvm::StringRef name, bool linkWeights,
+/// How the model's code was emitted, for the build around it.
+struct ProjectLayout {
+  bool linkWeights = false; ///< NAME_weights.cc holds the weights
+  /// The object backend: NAME.o + NAME_kernels.cc instead of NAME.cc, and
+  /// the C++ built with the object's target flags (|archFlags|).
+  bool objectFile = false;
+  std::string archFlags = "-march=native";
+  /// Halide-generated kernels and their runtime (file names in OUT), and
+  /// where HalideRuntime.h is.
+  std::vector<std::string> halideObjects;
+  std::string halideIncludeDir;
+};
+
+/// CMakeLists.txt building NAME-run from the model's code (|layout|) and
+/// the runtime at |runtimeDirectory| (default: the runtime of the g4c that
+/// wrote it).
+std::string projectCMake(llvm::StringRef name, const ProjectLayout &layout,
                          llvm::StringRef runtimeDirectory = "");
 
 /// Writes NAME_weights.cc: the .g4w file at |g4wPath| as the 4096-byte

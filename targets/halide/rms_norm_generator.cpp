@@ -5,6 +5,10 @@
 // (Gemma 4's plain weight, not Gemma 3's 1 + w). Algorithm in generate(),
 // schedule in schedule().
 //
+// GeneratorParams specialise it the way g4c compiles a model: `rows` and
+// `width` fix the shape (0: any), `bf16_weight` reads the weight as bfloat16
+// bits (uint16, the top half of a float32).
+//
 //===----------------------------------------------------------------------===//
 
 #include "Halide.h"
@@ -15,19 +19,40 @@ using namespace Halide;
 
 class RMSNormGenerator : public Generator<RMSNormGenerator> {
 public:
-  Input<Buffer<float, 2>> input{"input"};   // [rows][width], width innermost
-  Input<Buffer<float, 1>> weight{"weight"}; // [width]
+  GeneratorParam<int> rows{"rows", 0};
+  GeneratorParam<int> width{"width", 0};
+  GeneratorParam<bool> bf16Weight{"bf16_weight", false};
+
+  Input<Buffer<float, 2>> input{"input"};  // [rows][width], width innermost
+  Input<Buffer<void, 1>> weight{"weight"}; // [width], float32 or bf16 bits
   Input<float> epsilon{"epsilon"};
   Output<Buffer<float, 2>> output{"output"};
 
+  void configure() { weight.set_type(bf16Weight ? UInt(16) : Float(32)); }
+
   void generate() {
-    Expr width = input.dim(0).extent();
-    RDom r(0, width);
-    sumSquares(row) = 0.0f;
-    sumSquares(row) += input(r, row) * input(r, row);
+    Expr extent = width > 0 ? Expr(int(width)) : input.dim(0).extent();
+    Func scale("scale");
+    square(i, row) = input(i, row) * input(i, row);
+    if (bf16Weight)
+      scale(i) = reinterpret<float>(cast<uint32_t>(weight(i)) << 16);
+    else
+      scale(i) = weight(i);
+    // The sum of squares in the C++ kernels' order (g4k::dot): 16 partial
+    // sums over whole blocks of 16, the tail summed alone, then the tail
+    // plus each partial sum in turn; so both backends round alike.
+    Expr body = extent / kLanes * kLanes;
+    RDom blocks(0, body / kLanes), tail(body, extent - body),
+        lanes(0, kLanes);
+    partial(lane, row) = 0.0f;
+    partial(lane, row) += square(blocks * kLanes + lane, row);
+    tailSum(row) = 0.0f;
+    tailSum(row) += square(tail, row);
+    sumSquares(row) = tailSum(row);
+    sumSquares(row) += partial(lanes, row);
     inverseRms(row) =
-        1.0f / sqrt(sumSquares(row) / cast<float>(width) + epsilon);
-    output(i, row) = input(i, row) * inverseRms(row) * weight(i);
+        1.0f / sqrt(sumSquares(row) / cast<float>(extent) + epsilon);
+    output(i, row) = input(i, row) * inverseRms(row) * scale(i);
   }
 
   void schedule() {
@@ -35,18 +60,40 @@ public:
     // over the row at the target's natural width. (Decode has one row; the
     // rows of a prefill chunk are independent, so they run in parallel.)
     const int lanes = natural_vector_size<float>();
-    input.set_estimates({{0, 1536}, {0, 8}});
-    weight.set_estimates({{0, 1536}});
+    if (width > 0) {
+      // Dense rows of exactly |width|: no bounds or stride checks inside.
+      for (OutputImageParam buffer :
+           {OutputImageParam(input), OutputImageParam(output)}) {
+        buffer.dim(0).set_bounds(0, width).set_stride(1);
+        buffer.dim(1).set_stride(width);
+      }
+      weight.dim(0).set_bounds(0, width).set_stride(1);
+    }
+    if (rows > 0)
+      for (OutputImageParam buffer :
+           {OutputImageParam(input), OutputImageParam(output)})
+        buffer.dim(1).set_bounds(0, rows);
+    input.set_estimates(
+        {{0, width > 0 ? int(width) : 1536}, {0, rows > 0 ? int(rows) : 8}});
+    weight.set_estimates({{0, width > 0 ? int(width) : 1536}});
     epsilon.set_estimate(1e-6f);
-    output.set_estimates({{0, 1536}, {0, 8}});
-    output.vectorize(i, lanes, TailStrategy::GuardWithIf).parallel(row);
+    output.set_estimates(
+        {{0, width > 0 ? int(width) : 1536}, {0, rows > 0 ? int(rows) : 8}});
+    output.vectorize(i, lanes, TailStrategy::GuardWithIf);
+    if (rows != 1)
+      output.parallel(row);
     inverseRms.compute_at(output, row);
     sumSquares.compute_at(output, row);
+    tailSum.compute_at(output, row);
+    partial.compute_at(output, row).vectorize(lane);
+    partial.update().vectorize(lane);
   }
 
 private:
-  Var i{"i"}, row{"row"};
-  Func sumSquares{"sum_squares"}, inverseRms{"inverse_rms"};
+  static constexpr int kLanes = 16; // g4k.h's kLanes
+  Var i{"i"}, row{"row"}, lane{"lane"};
+  Func square{"square"}, partial{"partial"}, tailSum{"tail_sum"},
+      sumSquares{"sum_squares"}, inverseRms{"inverse_rms"};
 };
 
 } // namespace

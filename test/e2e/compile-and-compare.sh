@@ -11,10 +11,17 @@
 #   WEIGHTS and the --group-size among COMPILE_FLAGS), held to the same bar.
 #   With CROSS=aarch64 or riscv64 the generated project is built by that
 #   target's GNU cross compiler (portable kernels; aarch64 with dot
-#   products) and run under qemu-user.
+#   products) and run under qemu-user. With REQUIRE_CPU_FLAG=F the test is
+#   skipped (exit 77) on a CPU without flag F in /proc/cpuinfo.
 set -euo pipefail
 g4c=$1 npy_diff=$2 work=$3 preset=$4 chunk=$5 dtype=$6 weights=$7 tolerance=$8
 shift 8
+
+if [ -n "${REQUIRE_CPU_FLAG:-}" ] &&
+  ! grep -qw -- "$REQUIRE_CPU_FLAG" /proc/cpuinfo; then
+  echo "skipped: this CPU lacks $REQUIRE_CPU_FLAG, which the code under test needs"
+  exit 77
+fi
 
 configure=() run=()
 if [ -n "${CROSS:-}" ]; then

@@ -8,6 +8,7 @@
 #include "compiler/Dialect/Gemma/IR/GemmaDialect.h"
 #include "compiler/Dialect/Kernel/IR/KernelDialect.h"
 #include "passes/Passes.h"
+#include "targets/llvm/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -20,9 +21,11 @@ int main(int argc, char **argv) {
   registry.insert<g4c::gemma::GemmaDialect, g4c::kernel::G4kDialect,
                   mlir::arith::ArithDialect, mlir::func::FuncDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,
-                  mlir::tensor::TensorDialect>();
+                  mlir::tensor::TensorDialect, mlir::LLVM::LLVMDialect,
+                  mlir::scf::SCFDialect>();
   mlir::registerTransformsPasses();
   g4c::registerG4cPassesAndPipeline();
+  g4c::registerObjectBackendPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "g4c optimizer driver\n", registry));
 }

@@ -2,14 +2,15 @@
 //
 // Part of g4c. This file implements `g4c compile CKPT -o OUT`: its options
 // and messages around compileCheckpoint (CompileModel.h), which writes
-// NAME.h, NAME.cc, NAME.g4w, NAME.g4t, NAME-run.cc, NAME-chat.cc and a
-// CMakeLists.txt into OUT.
+// NAME.h, NAME.cc (or NAME.o and NAME_kernels.cc), NAME.g4w, NAME.g4t,
+// NAME-run.cc, NAME-chat.cc and a CMakeLists.txt into OUT.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Support/Error.h"
 #include "compiler/tools/g4c/Commands.h"
 #include "compiler/tools/g4c/CompileModel.h"
+#include "targets/llvm/ObjectEmitter.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -21,7 +22,8 @@ namespace g4c {
 
 cl::SubCommand
     compileCommand("compile",
-                   "Compile a checkpoint to C++, packed weights, a tokenizer "
+                   "Compile a checkpoint to C++ or an object file, packed "
+                   "weights, a tokenizer "
                    "table and the NAME-run / NAME-chat programs");
 cl::OptionCategory compileCategory("compile options");
 
@@ -82,6 +84,18 @@ cl::opt<bool> linkWeights(
     cl::desc("Also write NAME_weights.cc: the weights as a const array linked "
              "into NAME-run (for small models)"),
     cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<std::string> backend(
+    "backend", cl::init("cpp"),
+    cl::desc("cpp: the forward pass as C++ (NAME.cc); obj: as an object file "
+             "for --target (NAME.o, through LLVM) plus the C++ of the "
+             "kernels it calls (NAME_kernels.cc)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<std::string> target(
+    "target", cl::init("host"),
+    cl::desc("With --backend obj: host (this CPU), x86-64-v3 (AVX2, FMA), "
+             "x86-64-v4 (AVX-512), aarch64 (NEON, dotprod) or riscv64 "
+             "(RV64GCV)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<std::string> modelName("name", cl::init("model"),
                                cl::desc("C identifier naming the files and "
                                         "symbols"),
@@ -106,6 +120,18 @@ int runCompile() {
   settings.prefillChunk = prefillChunk;
   settings.linkWeights = linkWeights;
   settings.disabledPasses = disabledPasses;
+  if (backend != "cpp" && backend != "obj")
+    return reportError(
+        makeError("--backend must be cpp or obj, got '" + backend + "'"));
+  if (backend == "obj") {
+    auto parsed = parseObjectTarget(target);
+    if (!parsed)
+      return reportError(parsed.takeError());
+    settings.objectTarget = *parsed;
+  } else if (target.getNumOccurrences()) {
+    return reportError(makeError("--target needs --backend obj (the C++ "
+                                 "backend's target is the C++ compiler's)"));
+  }
   auto checkpoint = Checkpoint::openValidated(checkpointPath);
   if (!checkpoint)
     return reportError(checkpoint.takeError());

@@ -17,6 +17,7 @@
 #include "passes/Passes.h"
 #include "targets/cpp/CppEmitter.h"
 #include "targets/cpp/ProjectWriter.h"
+#include "targets/llvm/ObjectEmitter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -254,12 +255,40 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   if (!packed)
     return packed.takeError();
 
-  std::string header, source;
-  llvm::raw_string_ostream headerStream(header), sourceStream(source);
   CppEmitOptions emitOptions;
   emitOptions.name = modelName;
   emitOptions.linkWeights = settings.linkWeights;
   emitOptions.exactActivations = settings.exactActivations;
+  ProjectLayout layout;
+  layout.linkWeights = settings.linkWeights;
+  if (settings.objectTarget) {
+    // The object backend lowers a copy: the C++ emitter below still reads
+    // the kernel-level module (plan, shapes).
+    mlir::OwningOpRef<mlir::ModuleOp> lowered((**module).clone());
+    annotatePackedWeights(*lowered, *packed);
+    auto kernels = lowerToLLVMDialect(*lowered, modelName, /*halide=*/true);
+    if (failed(kernels))
+      return makeError("the object backend failed: " + diagnostics);
+    auto halideObjects = generateHalideKernels(
+        kernels->halide, settings.objectTarget->halideTarget,
+        modelName + "_halide_runtime", directory, llvm::errs());
+    if (!halideObjects)
+      return halideObjects.takeError();
+    for (const std::string &object : *halideObjects)
+      layout.halideObjects.push_back(llvm::sys::path::filename(object).str());
+    layout.halideIncludeDir = halideIncludeDirectory().str();
+    if (llvm::Error error =
+            writeFile(path(".o"), [&](llvm::raw_fd_ostream &out) {
+              return emitObjectFile(*lowered, *settings.objectTarget, modelName,
+                                    out);
+            }))
+      return error;
+    emitOptions.objectKernels = std::move(kernels->source);
+    layout.objectFile = true;
+    layout.archFlags = settings.objectTarget->cxxFlags;
+  }
+  std::string header, source;
+  llvm::raw_string_ostream headerStream(header), sourceStream(source);
   auto emitted =
       emitCpp(**module, *packed, emitOptions, headerStream, sourceStream);
   if (failed(emitted))
@@ -268,11 +297,10 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
   llvm::sys::path::append(cmakePath, "CMakeLists.txt");
   for (auto [file, text] :
        {std::pair<std::string, std::string>{path(".h"), header},
-        {path(".cc"), source},
+        {path(settings.objectTarget ? "_kernels.cc" : ".cc"), source},
         {path("-run.cc"), runnerSource(modelName)},
         {path("-chat.cc"), chatSource(modelName)},
-        {std::string(cmakePath),
-         projectCMake(modelName, settings.linkWeights)}})
+        {std::string(cmakePath), projectCMake(modelName, layout)}})
     if (llvm::Error error = writeText(file, text))
       return error;
 

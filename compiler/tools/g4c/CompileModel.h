@@ -11,11 +11,13 @@
 #define G4C_TOOLS_G4C_COMPILEMODEL_H
 
 #include "compiler/Checkpoint/Checkpoint.h"
+#include "targets/llvm/ObjectEmitter.h"
 #include "targets/weights/WeightRecipe.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,8 @@ struct CompileSettings {
   /// f32 activations in int8/int4 products (default: int8, Q8_0 blocks).
   bool exactActivations = false;
   bool linkWeights = false;
+  /// The object backend's target; unset: the C++ backend.
+  std::optional<ObjectTarget> objectTarget;
   std::vector<std::string> disabledPasses;
   /// Where the memory plan is reported (null: stdout).
   llvm::raw_ostream *report = nullptr;

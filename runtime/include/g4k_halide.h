@@ -1,0 +1,68 @@
+//===- g4k_halide.h - raw pointers as Halide buffers ------------*- C++ -*-===//
+//
+// Part of g4c. The object backend calls Halide-generated kernels through
+// small C-ABI wrappers (NAME_kernels.cc). Each wraps the arena and weight
+// pointers it gets in halide_buffer_t descriptors on the stack: dense,
+// row-major, shapes fixed by the compiler. No allocation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4K_HALIDE_H
+#define G4K_HALIDE_H
+
+#include "HalideRuntime.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+namespace g4k {
+namespace halide {
+
+/// A dense buffer of |Dims| dimensions, the innermost first (Halide's
+/// order): extents {width, rows} for a row-major [rows][width] array.
+template <int Dims> class view {
+public:
+  view(const void *data, halide_type_t type, const int (&extents)[Dims]) {
+    int stride = 1;
+    for (int d = 0; d < Dims; ++d) {
+      dims_[d] = halide_dimension_t(0, extents[d], stride);
+      stride *= extents[d];
+    }
+    buffer_.device = 0;
+    buffer_.device_interface = nullptr;
+    // Halide's descriptor has no const: inputs are only read.
+    buffer_.host = static_cast<uint8_t *>(const_cast<void *>(data));
+    buffer_.flags = 0;
+    buffer_.type = type;
+    buffer_.dimensions = Dims;
+    buffer_.dim = dims_;
+    buffer_.padding = nullptr;
+  }
+  view(const view &) = delete;
+  view &operator=(const view &) = delete;
+  halide_buffer_t *get() { return &buffer_; }
+
+private:
+  halide_dimension_t dims_[Dims];
+  halide_buffer_t buffer_;
+};
+
+inline halide_type_t f32() { return halide_type_t(halide_type_float, 32); }
+/// bfloat16 values, read by the kernels as their bits.
+inline halide_type_t bf16_bits() { return halide_type_t(halide_type_uint, 16); }
+
+/// A kernel's status: shapes are compile-time constants, so a failure is a
+/// bug in the compiler, reported and fatal.
+inline void check(int status, const char *kernel) {
+  if (status != 0) {
+    std::fprintf(stderr, "g4k: Halide kernel %s failed with status %d\n",
+                 kernel, status);
+    std::abort();
+  }
+}
+
+} // namespace halide
+} // namespace g4k
+
+#endif // G4K_HALIDE_H

@@ -1,0 +1,224 @@
+//===- HalideKernels.cpp - which kernels Halide generates -----------------===//
+//
+// Part of g4c. Implements the table of Halide-generated kernels and the
+// step that runs their generators when a model is compiled.
+//
+//===----------------------------------------------------------------------===//
+
+#include "targets/llvm/HalideKernels.h"
+
+#include "compiler/Support/Error.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/Threading.h"
+
+namespace g4c {
+
+using Kind = KernelArgument::Kind;
+
+namespace {
+
+/// The Halide descriptor type of a C++ element type, if a kernel reads it.
+std::optional<std::string> halideType(llvm::StringRef cppType) {
+  if (cppType == "float")
+    return std::string("g4k::halide::f32()");
+  if (cppType == "g4k::bf16")
+    return std::string("g4k::halide::bf16_bits()");
+  return std::nullopt;
+}
+
+/// rms_norm<rows, width>(x, weight, eps, y): g4c_rms_norm.
+std::optional<HalideKernel>
+rmsNorm(const KernelCall &call,
+        llvm::function_ref<std::string(mlir::Value)> nameOf,
+        llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  const KernelArgument &x = call.arguments[0], &weight = call.arguments[1],
+                       &epsilon = call.arguments[2], &y = call.arguments[3];
+  if (x.kind != Kind::Buffer || weight.kind != Kind::Buffer ||
+      epsilon.kind != Kind::Literal || y.kind != Kind::Buffer ||
+      elementTypeOf(x.buffer) != "float" || elementTypeOf(y.buffer) != "float")
+    return std::nullopt;
+  std::string weightType = elementTypeOf(weight.buffer);
+  std::optional<std::string> weightDescriptor = halideType(weightType);
+  if (!weightDescriptor)
+    return std::nullopt;
+  const int64_t rows = call.templateArguments[0];
+  const int64_t width = call.templateArguments[1];
+  HalideKernel kernel;
+  kernel.generator = "g4c-rms-norm.generator";
+  kernel.registeredName = "g4c_rms_norm";
+  kernel.params = {llvm::formatv("rows={0}", rows).str(),
+                   llvm::formatv("width={0}", width).str(),
+                   weightType == "float" ? "bf16_weight=false"
+                                         : "bf16_weight=true"};
+  // IEEE float, no fused multiply-adds: it rounds as g4k::rms_norm does.
+  kernel.targetFeatures = "strict_float";
+  kernel.declaration =
+      "extern \"C\" int @FUNCTION@(halide_buffer_t *input, halide_buffer_t "
+      "*weight, float epsilon, halide_buffer_t *output);";
+  kernel.body = llvm::formatv(
+      "  G4K_PROFILE_KERNEL(\"rms_norm (halide)\");\n"
+      "  g4k::halide::view<2> x({0}, g4k::halide::f32(), {{{3}, {4}});\n"
+      "  g4k::halide::view<1> w({1}, {5}, {{{3}});\n"
+      "  g4k::halide::view<2> y({2}, g4k::halide::f32(), {{{3}, {4}});\n"
+      "  g4k::halide::check(@FUNCTION@(x.get(), w.get(), {6}, y.get()), "
+      "\"@FUNCTION@\");\n",
+      nameOf(x.buffer), nameOf(weight.buffer), nameOf(y.buffer), width, rows,
+      *weightDescriptor, epsilon.literal);
+  return kernel;
+}
+
+/// Where the generator executables are: $G4C_HALIDE_GENERATOR_DIR, else
+/// where this g4c's build put them.
+std::string generatorDirectory() {
+  if (std::optional<std::string> directory =
+          llvm::sys::Process::GetEnv("G4C_HALIDE_GENERATOR_DIR"))
+    return *directory;
+  return G4C_HALIDE_GENERATOR_DIR;
+}
+
+/// A generator run: its process and the file its output goes to.
+struct GeneratorRun {
+  std::vector<std::string> arguments;
+  llvm::sys::ProcessInfo process;
+  llvm::SmallString<128> log;
+};
+
+/// Starts |run| (its first argument is the program).
+llvm::Error start(GeneratorRun &run) {
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("g4c-halide", "log", run.log))
+    return makeError("cannot create a temporary file: " + error.message());
+  llvm::SmallVector<llvm::StringRef> argv(run.arguments.begin(),
+                                          run.arguments.end());
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, run.log.str(),
+                                                run.log.str()};
+  std::string message;
+  run.process = llvm::sys::ExecuteNoWait(argv[0], argv, std::nullopt, redirects,
+                                         0, &message);
+  if (run.process.Pid == llvm::sys::ProcessInfo::InvalidPid)
+    return makeError("cannot run Halide generator " + argv[0] + ": " + message);
+  return llvm::Error::success();
+}
+
+/// Waits for |run|; on failure an error with what it printed.
+llvm::Error finish(GeneratorRun &run) {
+  std::string message;
+  llvm::sys::ProcessInfo done =
+      llvm::sys::Wait(run.process, std::nullopt, &message);
+  std::string output;
+  if (auto text = llvm::MemoryBuffer::getFile(run.log))
+    output = (*text)->getBuffer().str();
+  llvm::sys::fs::remove(run.log);
+  if (done.ReturnCode == 0)
+    return llvm::Error::success();
+  return makeError(
+      llvm::formatv("Halide generator {0} failed ({1}): {2}",
+                    llvm::join(run.arguments, " "),
+                    message.empty()
+                        ? "exit status " + std::to_string(done.ReturnCode)
+                        : message,
+                    output)
+          .str());
+}
+
+/// Runs every generator of |runs|, as many at a time as there are
+/// hardware threads.
+llvm::Error runAll(std::vector<GeneratorRun> &runs) {
+  const size_t width =
+      std::max(1u, llvm::hardware_concurrency().compute_thread_count());
+  llvm::Error failure = llvm::Error::success();
+  for (size_t next = 0, done = 0; done < runs.size();) {
+    if (!failure && next < runs.size() && next - done < width) {
+      if (llvm::Error error = start(runs[next]))
+        failure = llvm::joinErrors(std::move(failure), std::move(error));
+      else
+        ++next;
+      continue;
+    }
+    if (done == next) // nothing started, nothing to wait for
+      break;
+    if (llvm::Error error = finish(runs[done++]))
+      failure = llvm::joinErrors(std::move(failure), std::move(error));
+  }
+  return failure;
+}
+
+} // namespace
+
+std::optional<HalideKernel>
+halideKernelFor(const KernelCall &call,
+                llvm::function_ref<std::string(mlir::Value)> nameOf,
+                llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  if (call.kernel == "rms_norm" && call.arguments.size() == 4)
+    return rmsNorm(call, nameOf, elementTypeOf);
+  return std::nullopt;
+}
+
+llvm::Expected<std::vector<std::string>>
+generateHalideKernels(const std::vector<HalideRequest> &requests,
+                      llvm::StringRef target, llvm::StringRef runtime,
+                      llvm::StringRef directory, llvm::raw_ostream &progress) {
+  std::vector<std::string> objects;
+  if (requests.empty())
+    return objects;
+  const std::string generators = generatorDirectory();
+  auto executable = [&](llvm::StringRef name) -> llvm::Expected<std::string> {
+    llvm::SmallString<256> path(generators);
+    llvm::sys::path::append(path, name);
+    if (!llvm::sys::fs::can_execute(path))
+      return makeError("Halide generator " + path +
+                       " is missing (build g4c's generators, or set "
+                       "G4C_HALIDE_GENERATOR_DIR)");
+    return std::string(path);
+  };
+  auto objectPath = [&](llvm::StringRef name) {
+    llvm::SmallString<256> path(directory);
+    llvm::sys::path::append(path, name + ".o");
+    return std::string(path);
+  };
+  progress << llvm::formatv("g4c: generating {0} Halide kernels for {1}\n",
+                            requests.size(), target);
+  auto program = executable(requests.front().generator);
+  if (!program)
+    return program.takeError();
+  // One runtime for all of them (any generator writes it).
+  std::vector<GeneratorRun> runs(1);
+  runs[0].arguments = {
+      *program,        "-r", runtime.str(), "-o",
+      directory.str(), "-e", "object",      ("target=" + target).str()};
+  for (const HalideRequest &request : requests) {
+    auto program = executable(request.generator);
+    if (!program)
+      return program.takeError();
+    runs.emplace_back();
+    runs.back().arguments = {*program,
+                             "-g",
+                             request.registeredName,
+                             "-f",
+                             request.function,
+                             "-o",
+                             directory.str(),
+                             "-e",
+                             "object",
+                             "target=" + target.str() +
+                                 (request.targetFeatures.empty() ? "" : "-") +
+                                 request.targetFeatures + "-no_runtime"};
+    runs.back().arguments.insert(runs.back().arguments.end(),
+                                 request.params.begin(), request.params.end());
+    objects.push_back(objectPath(request.function));
+  }
+  objects.push_back(objectPath(runtime));
+  if (llvm::Error error = runAll(runs))
+    return std::move(error);
+  return objects;
+}
+
+} // namespace g4c

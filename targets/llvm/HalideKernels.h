@@ -1,0 +1,64 @@
+//===- HalideKernels.h - which kernels Halide generates ---------*- C++ -*-===//
+//
+// Part of g4c. The object backend's kernels come from Halide generators
+// (targets/halide, separate executables: Halide links LLVM 14, g4c LLVM 22).
+// This is the table from a kernel call to its generator, the
+// GeneratorParams that specialise it to the call's shape and formats, and
+// the C++ that calls the generated function from the call's wrapper; and
+// the step that runs the generators at model compile time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_TARGETS_LLVM_HALIDEKERNELS_H
+#define G4C_TARGETS_LLVM_HALIDEKERNELS_H
+
+#include "targets/cpp/KernelCall.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace g4c {
+
+/// One generated kernel. In |declaration| and |body|, @FUNCTION@ stands
+/// for the generated function's name.
+struct HalideKernel {
+  std::string generator;           ///< the generator executable's file name
+  std::string registeredName;      ///< its HALIDE_REGISTER_GENERATOR name
+  std::vector<std::string> params; ///< GeneratorParams, "key=value"
+  /// Halide target features the kernel needs ("strict_float"), "-"-joined.
+  std::string targetFeatures;
+  std::string declaration; ///< extern "C" declaration
+  std::string body;                ///< the wrapper's statements
+};
+
+/// The Halide kernel for |call|, if a generator covers it. |nameOf| spells
+/// a buffer in the wrapper, |elementTypeOf| gives its C++ element type.
+std::optional<HalideKernel>
+halideKernelFor(const KernelCall &call,
+                llvm::function_ref<std::string(mlir::Value)> nameOf,
+                llvm::function_ref<std::string(mlir::Value)> elementTypeOf);
+
+/// A kernel to generate: |function| is the name it gets.
+struct HalideRequest {
+  std::string function;
+  std::string generator, registeredName, targetFeatures;
+  std::vector<std::string> params;
+};
+
+/// Runs the generators of |requests| for Halide target |target| into
+/// |directory| (FUNCTION.o each), and once more for the shared Halide
+/// runtime (RUNTIME.o); returns the object files written, in order.
+/// Progress goes to |progress|.
+llvm::Expected<std::vector<std::string>>
+generateHalideKernels(const std::vector<HalideRequest> &requests,
+                      llvm::StringRef target, llvm::StringRef runtime,
+                      llvm::StringRef directory, llvm::raw_ostream &progress);
+
+} // namespace g4c
+
+#endif // G4C_TARGETS_LLVM_HALIDEKERNELS_H

@@ -1,0 +1,50 @@
+//===- Passes.td - object backend passes -------------------*- tablegen -*-===//
+//
+// Part of g4c. The passes of the object backend (targets/llvm), implemented
+// in <Name>.cpp through GEN_PASS_DEF.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4C_TARGETS_LLVM_PASSES_TD
+#define G4C_TARGETS_LLVM_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
+                                   "::mlir::ModuleOp"> {
+  let summary = "Entry functions on raw pointers calling one C-ABI symbol "
+                "per kernel instantiation";
+  let description = [{
+    The object backend's first step. Every address of a kernel-level module
+    is static: an arena view is the arena pointer plus a constant, a weight
+    the weights pointer plus its offset in the .g4w (from the module's
+    `g4k.packed_weights` dictionary: name -> {offset, type}), a RoPE table a
+    global. This pass rewrites each `g4k.entry` function `F` into
+    `PREFIX_forward_F(weights, arena, tokens, start : i64, logits)` on
+    `!llvm.ptr` values: views become `llvm.getelementptr`s, `memref.global`
+    tables `llvm.mlir.global`s, and every g4k op a `func.call` of a private
+    declaration `PREFIX_<kernel>_<n>`, one per distinct instantiation of the
+    kernel library. A declaration carries the C++ of its body
+    (`g4k.cpp_params`, `g4k.cpp_body`): the backend writes those wrappers
+    into NAME_kernels.cc. With `halide`, a wrapper of an op a Halide
+    generator covers calls the generated kernel instead
+    (`g4k.halide_generator`: the kernel's name, its generator, registered
+    name, the Halide target features it needs and its GeneratorParams;
+    `g4k.cpp_declaration`: the kernel's C declaration). Calls that write the logits sit in an `scf.if` on
+    a non-null logits pointer. Everything else in the module (weight
+    symbols, the memory plan) is dropped. Upstream conversions
+    (scf/func/arith/cf to LLVM) finish the lowering.
+  }];
+  let options = [
+    Option<"prefix", "prefix", "std::string", "\"model\"",
+           "C identifier prefixing the emitted symbols">,
+    Option<"halide", "halide", "bool", "false",
+           "Wrappers call Halide-generated kernels where a generator covers "
+           "the op (the declaration names it in g4k.halide_generator)">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+#endif // G4C_TARGETS_LLVM_PASSES_TD
