@@ -42,8 +42,7 @@ public:
     // sums over whole blocks of 16, the tail summed alone, then the tail
     // plus each partial sum in turn; so both backends round alike.
     Expr body = extent / kLanes * kLanes;
-    RDom blocks(0, body / kLanes), tail(body, extent - body),
-        lanes(0, kLanes);
+    RDom blocks(0, body / kLanes), tail(body, extent - body), lanes(0, kLanes);
     partial(lane, row) = 0.0f;
     partial(lane, row) += square(blocks * kLanes + lane, row);
     tailSum(row) = 0.0f;

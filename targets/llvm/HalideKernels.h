@@ -33,7 +33,7 @@ struct HalideKernel {
   /// Halide target features the kernel needs ("strict_float"), "-"-joined.
   std::string targetFeatures;
   std::string declaration; ///< extern "C" declaration
-  std::string body;                ///< the wrapper's statements
+  std::string body;        ///< the wrapper's statements
 };
 
 /// The Halide kernel for |call|, if a generator covers it. |nameOf| spells
