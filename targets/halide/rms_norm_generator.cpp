@@ -56,8 +56,9 @@ public:
 
   void schedule() {
     // One row at a time: the reduction and the scaling are both vectorised
-    // over the row at the target's natural width. (Decode has one row; the
-    // rows of a prefill chunk are independent, so they run in parallel.)
+    // over the row at the target's natural width. Rows run one after the
+    // other: a norm takes microseconds, and Halide's thread pool would
+    // compete for the cores with the kernel library's spinning workers.
     const int lanes = natural_vector_size<float>();
     if (width > 0) {
       // Dense rows of exactly |width|: no bounds or stride checks inside.
@@ -79,8 +80,6 @@ public:
     output.set_estimates(
         {{0, width > 0 ? int(width) : 1536}, {0, rows > 0 ? int(rows) : 8}});
     output.vectorize(i, lanes, TailStrategy::GuardWithIf);
-    if (rows != 1)
-      output.parallel(row);
     inverseRms.compute_at(output, row);
     sumSquares.compute_at(output, row);
     tailSum.compute_at(output, row);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The generated C++ compiles warning-free as C++17 at -O2 with g++ and, when
-# installed, clang++-22 (-Wall -Wextra -Werror), for every tiny preset.
+# installed, clang++-22 (-Wall -Wextra -Werror), for every tiny preset, and
+# the object backend's NAME_kernels.cc.
 # usage: warnings.sh G4C WORK RUNTIME_INCLUDE
 set -euo pipefail
 g4c=$1 work=$2 include=$3
@@ -20,4 +21,14 @@ for preset in tiny-e2b tiny-e4b tiny-moe tiny-31b; do
     done
     echo "$preset: $cxx clean"
   done
+done
+# The object backend's C++: the kernel wrappers, some around Halide kernels.
+"$g4c" compile "$work/tiny-e2b" -o "$work/obj-out" --backend obj --name m >/dev/null
+halide=$(sed -n 's/^set(G4C_HALIDE_INCLUDE_DIR "\(.*\)" CACHE.*/\1/p' \
+  "$work/obj-out/CMakeLists.txt")
+for cxx in "${compilers[@]}"; do
+  "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti \
+    -I "$work/obj-out" -I "$include" -I "$halide" \
+    -c "$work/obj-out/m_kernels.cc" -o "$work/obj-m_kernels.o"
+  echo "tiny-e2b --backend obj: $cxx clean"
 done

@@ -87,8 +87,9 @@ cl::opt<bool> linkWeights(
 cl::opt<std::string> backend(
     "backend", cl::init("cpp"),
     cl::desc("cpp: the forward pass as C++ (NAME.cc); obj: as an object file "
-             "for --target (NAME.o, through LLVM) plus the C++ of the "
-             "kernels it calls (NAME_kernels.cc)"),
+             "for --target (NAME.o, through LLVM) calling Halide-generated "
+             "kernels (NAME_*_halide_N.o) where a generator covers the op "
+             "and g4k.h templates elsewhere (NAME_kernels.cc)"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<std::string> target(
     "target", cl::init("host"),
