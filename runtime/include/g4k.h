@@ -238,7 +238,8 @@ template <int N>
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("fp-contract=off")))
 #endif
-inline float sum_squares(const float *__restrict x) {
+inline float
+sum_squares(const float *__restrict x) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif

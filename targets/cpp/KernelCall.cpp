@@ -202,17 +202,6 @@ bool KernelCall::writesLogits() const {
   });
 }
 
-SmallVector<Value> KernelCall::buffers() const {
-  SmallVector<Value> values;
-  for (const KernelArgument &argument : arguments) {
-    if (argument.kind == Kind::Buffer)
-      values.push_back(argument.buffer);
-    if (argument.kind == Kind::Cache)
-      values.append(argument.parts.begin(), argument.parts.end());
-  }
-  return values;
-}
-
 FailureOr<KernelCall> describeKernelCall(Operation &op) {
   std::optional<KernelCall> call;
   if (isa<kernel::G4kDialect>(op.getDialect()) && !isa<kernel::WeightOp>(op))

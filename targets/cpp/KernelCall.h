@@ -46,8 +46,6 @@ struct KernelCall {
   llvm::SmallVector<KernelArgument> arguments;
   /// Whether the call writes the logits (and is skipped without them).
   bool writesLogits() const;
-  /// The buffers the call reads or writes, in argument order.
-  llvm::SmallVector<mlir::Value> buffers() const;
 };
 
 /// The call of g4k op |op|, or failure (with a diagnostic) for an op of
