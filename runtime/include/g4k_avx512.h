@@ -293,15 +293,36 @@ inline void dot_rows(const q8_activations<T, In> &a, const q8 *w, int64_t begin,
       });
 }
 
-/// The activation layout for weights W at In columns, void where these
-/// kernels do not apply (the portable ones do).
-template <typename W, int T, int In> struct activations { using type = void; };
-template <int T, int In> struct activations<q8, T, In> {
+/// The chunked layout for weights W at In columns, void where these
+/// kernels do not apply.
+template <typename W, int T, int In> struct chunk_activations_for {
+  using type = void;
+};
+template <int T, int In> struct chunk_activations_for<q8, T, In> {
   using type = std::conditional_t<In % 64 == 0, q8_activations<T, In>, void>;
 };
-template <int Group, int T, int In> struct activations<q4<Group>, T, In> {
+template <int Group, int T, int In>
+struct chunk_activations_for<q4<Group>, T, In> {
   using type = std::conditional_t<In % 128 == 0 && 128 % Group == 0,
                                   q4_activations<T, In, Group>, void>;
+};
+
+} // namespace avx512
+} // namespace g4k
+
+#include "g4k_avx512_prefill.h"
+
+namespace g4k {
+namespace avx512 {
+
+/// The activation layout for weights W at In columns: tokens in lanes for
+/// many tokens, else chunks; void where neither applies (the portable
+/// kernels do).
+template <typename W, int T, int In> struct activations {
+  using lanes = typename lane_activations_for<W, T, In>::type;
+  using type =
+      std::conditional_t<std::is_void<lanes>::value,
+                         typename chunk_activations_for<W, T, In>::type, lanes>;
 };
 
 } // namespace avx512

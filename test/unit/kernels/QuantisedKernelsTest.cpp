@@ -164,6 +164,18 @@ TEST(QuantisedKernels, WholeChunksAndTokenTiles) {
   checkKernels<g4k::q4<128>, 5, 3, 384>(Format::Int4, 128);
 }
 
+// Prefill's token counts (16 and more: tokens in lanes on AVX-512), with
+// partial vectors of 16 tokens, and row counts around the tile of 4.
+TEST(QuantisedKernels, ManyTokens) {
+  SKIP_WITHOUT_THE_INSTRUCTIONS();
+  checkKernels<g4k::q8, 16, 9, 128>(Format::Int8, 0);
+  checkKernels<g4k::q8, 37, 7, 192>(Format::Int8, 0);
+  checkKernels<g4k::q8, 20, 3, 96>(Format::Int8, 0); // 96: chunked kernels
+  checkKernels<g4k::q4<32>, 20, 9, 256>(Format::Int4, 32);
+  checkKernels<g4k::q4<64>, 33, 6, 256>(Format::Int4, 64);
+  checkKernels<g4k::q4<128>, 64, 5, 384>(Format::Int4, 128);
+}
+
 TEST(QuantisedKernels, BuiltForTheExpectedInstructions) {
 #ifdef G4K_EXPECT_AVX512
   EXPECT_TRUE(g4k::kAvx512Kernels);

@@ -1,0 +1,260 @@
+//===- g4k_avx512_prefill.h - VNNI kernels, tokens in lanes -----*- C++ -*-===//
+//
+// Part of g4c. Included by g4k_avx512.h. The integer products of linear()
+// for int8 / int4 weights when there are many tokens (prefill): the 16
+// lanes of a register are 16 tokens, so one weight dword (4 columns of one
+// row) is broadcast against a register of 16 tokens' activations, and the
+// integer sums stay in their lanes for a whole block (32 columns for int8
+// weights, the group for int4) before one conversion and one fused
+// multiply-add per block, row and 16 tokens. The chunked kernels of
+// g4k_avx512.h convert and scale per 64 products and lane instead.
+//
+// vpdpbusd multiplies unsigned by signed bytes: the activations are the
+// signed operand, the weights the unsigned one (int4: the stored nibble
+// q + 8; int8: q + 128, flipped as each chunk is unpacked), and each block's
+// -bias * sum(activations) starts the integer sum.
+//
+// The values are those of the portable kernels: the same activation
+// quantisation, exact integer sums per block and, per row, the blocks'
+// scaled sums added in block order.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef G4K_AVX512_PREFILL_H
+#define G4K_AVX512_PREFILL_H
+
+// The tiles' loops over rows, tokens and columns are unrolled so that their
+// sums live in registers (GCC keeps arrays indexed by a loop in memory).
+#if defined(__clang__)
+#define G4K_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define G4K_UNROLL _Pragma("GCC unroll 32")
+#endif
+
+namespace g4k {
+namespace avx512 {
+
+/// Tokens from which linear() puts tokens in lanes.
+constexpr int kLaneTokens = 16;
+
+/// Activations with tokens in lanes: per 4 columns (a dword of int8
+/// levels) and 16 tokens one 64-byte vector; per block and 16 tokens the
+/// activation scales and -Bias * the block's sum of levels. Tokens past T
+/// are zero.
+template <int T, int In, int Block, int Bias> struct lane_activations {
+  static constexpr int kVectors = (T + 15) / 16;
+  alignas(64) int32_t q[In / 4][kVectors][16];
+  alignas(64) float scale[In / Block][kVectors][16];
+  alignas(64) int32_t offset[In / Block][kVectors][16];
+};
+
+template <int T, int In, int Block, int Bias>
+inline void quantize_activations(const float *x,
+                                 lane_activations<T, In, Block, Bias> &a) {
+  using A = lane_activations<T, In, Block, Bias>;
+  for (int t = 0; t < A::kVectors * 16; ++t) {
+    const int v = t / 16, lane = t % 16;
+    for (int b = 0; b < In / Block; ++b) {
+      int8_t levels[Block] = {};
+      q8_rule rule = {0, 0};
+      int sum = 0;
+      if (t < T) {
+        const float *block = x + t * In + b * Block;
+        rule = q8_rule_of(block, Block);
+        for (int i = 0; i < Block; ++i) {
+          levels[i] = q8_level(block[i], rule.inverse);
+          sum += levels[i];
+        }
+      }
+      for (int d = 0; d < Block / 4; ++d)
+        std::memcpy(&a.q[b * Block / 4 + d][v][lane], levels + 4 * d, 4);
+      a.scale[b][v][lane] = rule.scale;
+      a.offset[b][v][lane] = -Bias * sum;
+    }
+  }
+}
+
+/// What the lane kernels need of a weight format: a chunk of columns (64
+/// stored bytes) unpacked to unsigned bytes, where dword k of a block lies in
+/// it, and the scales.
+template <typename W> struct lane_format;
+
+/// int8 rows: chunks of 64 columns in column order, one scale per row.
+template <> struct lane_format<q8> {
+  static constexpr int kChunk = 64, kBlock = 32, kBias = 128;
+  static constexpr bool kBlockScales = false;
+  static void unpack(const uint8_t *row, int chunk, uint8_t *out) {
+    const __m512i bytes = _mm512_loadu_si512(row + kChunk * chunk);
+    _mm512_store_si512(out,
+                       _mm512_xor_si512(bytes, _mm512_set1_epi8(char(0x80))));
+  }
+  static constexpr int dword(int block_in_chunk, int k) {
+    return 4 * (block_in_chunk * kBlock / 4 + k);
+  }
+  template <int In> static float row_scale(const uint8_t *row) {
+    float scale;
+    std::memcpy(&scale, row + In, sizeof(scale));
+    return scale;
+  }
+};
+
+/// int4 rows: chunks of 128 columns = 64 bytes whose low nibbles come
+/// first, then the high ones (a group's first half, then its second: see
+/// q4_chunk); one half-precision scale per group.
+template <int Group> struct lane_format<q4<Group>> {
+  static constexpr int kChunk = 128, kBlock = Group, kBias = 8;
+  static constexpr bool kBlockScales = true;
+  static void unpack(const uint8_t *row, int chunk, uint8_t *out) {
+    const __m512i bytes = _mm512_loadu_si512(row + 64 * chunk);
+    const __m512i nibble = _mm512_set1_epi8(15);
+    _mm512_store_si512(out, _mm512_and_si512(bytes, nibble));
+    _mm512_store_si512(out + 64,
+                       _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble));
+  }
+  static constexpr int dword(int block_in_chunk, int k) {
+    constexpr int kHalfDwords = Group / 8;
+    return k < kHalfDwords
+               ? 4 * (block_in_chunk * kHalfDwords + k)
+               : 64 + 4 * (block_in_chunk * kHalfDwords + k - kHalfDwords);
+  }
+  template <int In> static float block_scale(const uint8_t *row, int block) {
+    uint16_t bits;
+    std::memcpy(&bits, row + In / 2 + 2 * block, sizeof(bits));
+    return _cvtsh_ss(bits);
+  }
+};
+
+/// y[t * Stride + r] = x[t] . row r for R rows from |rows| (|size| bytes
+/// apart) and the V vectors of 16 tokens from v0.
+template <typename W, int R, int V, int T, int In, int Stride>
+inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
+                                             lane_format<W>::kBias> &a,
+                      int v0, const uint8_t *rows, size_t size, float *y) {
+  using F = lane_format<W>;
+  constexpr int kBlocksPerChunk = F::kChunk / F::kBlock;
+  __m512 acc[R][V];
+  G4K_UNROLL
+  for (int r = 0; r < R; ++r)
+    G4K_UNROLL
+  for (int v = 0; v < V; ++v)
+    acc[r][v] = _mm512_setzero_ps();
+  for (int c = 0; c < In / F::kChunk; ++c) {
+    alignas(64) uint8_t weights[R][F::kChunk];
+    G4K_UNROLL
+    for (int r = 0; r < R; ++r) {
+      F::unpack(rows + r * size, c, weights[r]);
+      prefetch(rows + r * size + 64 * c);
+    }
+    G4K_UNROLL
+    for (int bi = 0; bi < kBlocksPerChunk; ++bi) {
+      const int b = c * kBlocksPerChunk + bi;
+      __m512i sum[R][V];
+      G4K_UNROLL
+      for (int v = 0; v < V; ++v) {
+        const __m512i offset = _mm512_load_si512(a.offset[b][v0 + v]);
+        G4K_UNROLL
+        for (int r = 0; r < R; ++r)
+          sum[r][v] = offset;
+      }
+      G4K_UNROLL
+      for (int k = 0; k < F::kBlock / 4; ++k) {
+        __m512i x[V];
+        G4K_UNROLL
+        for (int v = 0; v < V; ++v)
+          x[v] = _mm512_load_si512(a.q[b * F::kBlock / 4 + k][v0 + v]);
+        G4K_UNROLL
+        for (int r = 0; r < R; ++r) {
+          int32_t word;
+          std::memcpy(&word, weights[r] + F::dword(bi, k), sizeof(word));
+          const __m512i w = _mm512_set1_epi32(word);
+          G4K_UNROLL
+          for (int v = 0; v < V; ++v)
+            sum[r][v] = _mm512_dpbusd_epi32(sum[r][v], w, x[v]);
+        }
+      }
+      __m512 wscale[R];
+      if constexpr (F::kBlockScales)
+        G4K_UNROLL
+      for (int r = 0; r < R; ++r)
+        wscale[r] =
+            _mm512_set1_ps(F::template block_scale<In>(rows + r * size, b));
+      G4K_UNROLL
+      for (int v = 0; v < V; ++v) {
+        const __m512 xscale = _mm512_load_ps(a.scale[b][v0 + v]);
+        G4K_UNROLL
+        for (int r = 0; r < R; ++r) {
+          __m512 scale = xscale;
+          if constexpr (F::kBlockScales)
+            scale = _mm512_mul_ps(wscale[r], xscale);
+          acc[r][v] =
+              _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][v]), scale, acc[r][v]);
+        }
+      }
+    }
+  }
+  G4K_UNROLL
+  for (int r = 0; r < R; ++r) {
+    float row_scale = 1;
+    if constexpr (!F::kBlockScales)
+      row_scale = F::template row_scale<In>(rows + r * size);
+    G4K_UNROLL
+    for (int v = 0; v < V; ++v) {
+      alignas(64) float out[16];
+      _mm512_store_ps(out, acc[r][v]);
+      for (int lane = 0; lane < 16 && (v0 + v) * 16 + lane < T; ++lane)
+        y[((v0 + v) * 16 + lane) * Stride + r] =
+            F::kBlockScales ? out[lane] : out[lane] * row_scale;
+    }
+  }
+}
+
+/// Rows computed together by the lane kernels, and vectors of 16 tokens.
+constexpr int kLaneRowTile = 4, kLaneVectorTile = 2;
+
+/// Rows [begin, end) of the matrix at |w| against all T tokens: y[t *
+/// Stride + o].
+template <int T, int In, int Stride, typename W>
+inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
+                                            lane_format<W>::kBias> &a,
+                     const W *w, int64_t begin, int64_t end, float *y) {
+  constexpr int kVectors = (T + 15) / 16;
+  const size_t size = row_bytes<In>(w);
+  const uint8_t *rows = bytes_of(w) + size_t(begin) * size;
+  auto vectors = [&](auto tile_rows, int64_t o) {
+    constexpr int R = decltype(tile_rows)::value;
+    int v0 = 0;
+    for (; v0 + kLaneVectorTile <= kVectors; v0 += kLaneVectorTile)
+      lane_tile<W, R, kLaneVectorTile, T, In, Stride>(a, v0, rows, size, y + o);
+    if constexpr (kVectors % kLaneVectorTile != 0)
+      lane_tile<W, R, kVectors % kLaneVectorTile, T, In, Stride>(a, v0, rows,
+                                                                 size, y + o);
+    rows += R * size;
+  };
+  int64_t o = begin;
+  for (; o + kLaneRowTile <= end; o += kLaneRowTile)
+    vectors(std::integral_constant<int, kLaneRowTile>(), o);
+  // The last rows as one smaller tile.
+  static_assert(kLaneRowTile == 4, "one case per smaller tile");
+  if (end - o == 3)
+    vectors(std::integral_constant<int, 3>(), o);
+  else if (end - o == 2)
+    vectors(std::integral_constant<int, 2>(), o);
+  else if (end - o == 1)
+    vectors(std::integral_constant<int, 1>(), o);
+}
+
+/// The lane layout for weights W, or void where it does not apply.
+template <typename W, int T, int In> struct lane_activations_for {
+  using F = lane_format<W>;
+  using type =
+      std::conditional_t<T >= kLaneTokens && In % F::kChunk == 0 &&
+                             F::kChunk % F::kBlock == 0,
+                         lane_activations<T, In, F::kBlock, F::kBias>, void>;
+};
+
+} // namespace avx512
+} // namespace g4k
+
+#undef G4K_UNROLL
+
+#endif // G4K_AVX512_PREFILL_H
