@@ -433,8 +433,9 @@ template <int T, int In, int Block> struct q8_activations {
 
 template <int T, int In, int Block>
 inline void quantize_activations(const float *x,
-                                 q8_activations<T, In, Block> &a) {
-  for (int t = 0; t < T; ++t)
+                                 q8_activations<T, In, Block> &a, int first,
+                                 int last) {
+  for (int t = first; t < last; ++t)
     for (int b = 0; b < In / Block; ++b) {
       const float *block = x + t * In + b * Block;
       const q8_rule rule = q8_rule_of(block, Block);
@@ -623,6 +624,9 @@ struct prepared_activations<q4<Group>, T, In> {
 #endif
 };
 
+/// Tokens per thread below which activations are quantised by one thread.
+constexpr int64_t kQuantizeGrain = 4;
+
 /// Runs body(activations) on |x| prepared for weights W. Quantised
 /// activations live in static storage, one buffer per shape and calling
 /// thread: no allocation at run time, sessions on different threads stay
@@ -634,7 +638,9 @@ inline void with_activations(const float *x, Body body) {
     using A = typename prepared_activations<W, T, In>::type;
     static thread_local A buffer;
     A &a = buffer;
-    quantize_activations(x, a);
+    parallel_for(T, kQuantizeGrain, [&](int64_t first, int64_t last) {
+      quantize_activations(x, a, int(first), int(last));
+    });
     body(static_cast<const A &>(a));
   } else {
     body(x);
@@ -768,20 +774,28 @@ inline void gelu_gate(const float *gate, const float *up, float *out) {
     out[i] = gelu_tanh(gate[i]) * up[i];
 }
 
-/// Rotate-half RoPE of one head at |position|: pairs (j, j + HeadDim/2) for
-/// the first Pairs frequencies rotate, the rest (proportional RoPE's zero
-/// frequencies) pass through. Angles in double: positions reach 1e5.
+/// Rotate-half RoPE of one head by the rotations (cos, sin) of its first
+/// Pairs frequencies: pairs (j, j + HeadDim/2) rotate, the rest
+/// (proportional RoPE's zero frequencies) pass through.
 template <int HeadDim, int Pairs>
-inline void rope(float *head, const double *inverse_frequency,
-                 int64_t position) {
+inline void rope(float *head, const float *cos, const float *sin) {
   static_assert(Pairs <= HeadDim / 2, "more pairs than the head has");
   constexpr int kHalf = HeadDim / 2;
   for (int j = 0; j < Pairs; ++j) {
-    double angle = double(position) * inverse_frequency[j];
-    float c = float(std::cos(angle)), s = float(std::sin(angle));
     float x1 = head[j], x2 = head[j + kHalf];
-    head[j] = x1 * c - x2 * s;
-    head[j + kHalf] = x2 * c + x1 * s;
+    head[j] = x1 * cos[j] - x2 * sin[j];
+    head[j + kHalf] = x2 * cos[j] + x1 * sin[j];
+  }
+}
+
+/// The rotations at |position|, angles in double: positions reach 1e5.
+template <int Pairs>
+inline void rope_rotations(const double *inverse_frequency, int64_t position,
+                           float *cos, float *sin) {
+  for (int j = 0; j < Pairs; ++j) {
+    double angle = double(position) * inverse_frequency[j];
+    cos[j] = float(std::cos(angle));
+    sin[j] = float(std::sin(angle));
   }
 }
 
@@ -844,46 +858,60 @@ inline void value_axpy(const q8_kv &cache, int64_t slot, int head, float weight,
 /// p >= fresh_start in row p - fresh_start of |fresh_keys|/|fresh_values|
 /// (the current tokens, not yet stored). Rows are [KvHeads * HeadDim];
 /// GQA: query head h reads KV head h / (QHeads / KvHeads); scaling 1.0.
-/// |scores| has room for last - first + 1 floats.
+/// The positions are taken |room| at a time (the floats |scores| has room
+/// for) with a running maximum: softmax over any number of positions in
+/// fixed scratch space.
 template <int HeadDim, int QHeads, int KvHeads, int Slots, typename Cache>
 inline void attend(const float *__restrict q, const Cache &cache,
                    const float *__restrict fresh_keys,
                    const float *__restrict fresh_values, int64_t fresh_start,
                    int64_t first, int64_t last, float *__restrict scores,
-                   float *__restrict out) {
+                   int64_t room, float *__restrict out) {
   static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
   constexpr int kGroup = QHeads / KvHeads;
   constexpr int kRow = KvHeads * HeadDim;
-  const int64_t count = last - first + 1;
   for (int h = 0; h < QHeads; ++h) {
     const float *qh = q + h * HeadDim;
     const int kv = h / kGroup;
-    float max_score = -INFINITY;
-    for (int64_t n = 0; n < count; ++n) {
-      const int64_t p = first + n;
-      scores[n] = p < fresh_start
-                      ? key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh)
-                      : dot<HeadDim>(qh, fresh_keys + (p - fresh_start) * kRow +
-                                             kv * HeadDim);
-      max_score = scores[n] > max_score ? scores[n] : max_score;
-    }
-    float total = 0;
-    for (int64_t n = 0; n < count; ++n)
-      total += scores[n] = std::exp(scores[n] - max_score);
     float *oh = out + h * HeadDim;
     for (int i = 0; i < HeadDim; ++i)
       oh[i] = 0;
-    for (int64_t n = 0; n < count; ++n) {
-      const int64_t p = first + n;
-      const float weight = scores[n] / total;
-      if (p < fresh_start) {
-        value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, oh);
-        continue;
+    float max_score = -INFINITY, total = 0;
+    for (int64_t block = first; block <= last; block += room) {
+      const int64_t count = last - block + 1 < room ? last - block + 1 : room;
+      float block_max = -INFINITY;
+      for (int64_t n = 0; n < count; ++n) {
+        const int64_t p = block + n;
+        scores[n] =
+            p < fresh_start
+                ? key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh)
+                : dot<HeadDim>(qh, fresh_keys + (p - fresh_start) * kRow +
+                                       kv * HeadDim);
+        block_max = scores[n] > block_max ? scores[n] : block_max;
       }
-      const float *v = fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
-      for (int i = 0; i < HeadDim; ++i)
-        oh[i] += weight * v[i];
+      if (block_max > max_score) { // rescale the sums so far (0 at first)
+        const float rescale = std::exp(max_score - block_max);
+        total *= rescale;
+        for (int i = 0; i < HeadDim; ++i)
+          oh[i] *= rescale;
+        max_score = block_max;
+      }
+      for (int64_t n = 0; n < count; ++n) {
+        const int64_t p = block + n;
+        const float weight = std::exp(scores[n] - max_score);
+        total += weight;
+        if (p < fresh_start) {
+          value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, oh);
+          continue;
+        }
+        const float *v = fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
+        for (int i = 0; i < HeadDim; ++i)
+          oh[i] += weight * v[i];
+      }
     }
+    const float inverse = 1 / total;
+    for (int i = 0; i < HeadDim; ++i)
+      oh[i] *= inverse;
   }
 }
 
@@ -903,15 +931,21 @@ inline void attend_tokens(const float *q, const Cache &cache,
                           int64_t start, float *scores, float *out) {
   G4K_PROFILE_KERNEL("attend_tokens");
   constexpr int kQ = QHeads * HeadDim;
-  for (int t = 0; t < T; ++t) {
-    const int64_t position = start + t;
-    const int64_t first =
-        Window > 0 && position >= Window ? position - Window + 1 : 0;
-    attend<HeadDim, QHeads, KvHeads, Slots>(
-        q + t * kQ, cache, fresh_keys, fresh_values,
-        fresh_keys ? start : position + 1, first, position, scores,
-        out + t * kQ);
-  }
+  // Tokens split across the pool; tokens [begin, end) own the floats of
+  // |scores| from begin * kRoomPerToken on (at least one each).
+  constexpr int64_t kRoomPerToken = (Slots + T) / T;
+  parallel_for(T, 1, [&](int64_t begin, int64_t end) {
+    const int64_t room = (end - begin) * kRoomPerToken;
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t position = start + t;
+      const int64_t first =
+          Window > 0 && position >= Window ? position - Window + 1 : 0;
+      attend<HeadDim, QHeads, KvHeads, Slots>(
+          q + t * kQ, cache, fresh_keys, fresh_values,
+          fresh_keys ? start : position + 1, first, position,
+          scores + begin * kRoomPerToken, room, out + t * kQ);
+    }
+  });
 }
 
 /// Writes K/V rows of positions start + t to slot (start + t) % Slots.
@@ -954,10 +988,13 @@ template <int T, int Heads, int HeadDim, int Pairs>
 inline void rope_rows(float *x, const double *inverse_frequency,
                       int64_t start) {
   G4K_PROFILE_KERNEL("rope_rows");
-  for (int t = 0; t < T; ++t)
+  for (int t = 0; t < T; ++t) {
+    float cos[Pairs > 0 ? Pairs : 1],
+        sin[Pairs > 0 ? Pairs : 1]; // once per position
+    rope_rotations<Pairs>(inverse_frequency, start + t, cos, sin);
     for (int h = 0; h < Heads; ++h)
-      rope<HeadDim, Pairs>(x + (t * Heads + h) * HeadDim, inverse_frequency,
-                           start + t);
+      rope<HeadDim, Pairs>(x + (t * Heads + h) * HeadDim, cos, sin);
+  }
 }
 
 /// theta^(-2j / head_dim) for j < Pairs (unspecialised attention only).

@@ -70,9 +70,10 @@ template <int T, int In, int Group> struct q4_activations {
 
 template <int T, int In, int Group>
 inline void quantize_activations(const float *x,
-                                 q4_activations<T, In, Group> &a) {
+                                 q4_activations<T, In, Group> &a, int first,
+                                 int last) {
   constexpr int kHalf = Group / 2;
-  for (int t = 0; t < T; ++t)
+  for (int t = first; t < last; ++t)
     for (int c = 0; c < In / 128; ++c) {
       q4_chunk &chunk = a.chunk[t][c];
       for (int g = 0; g < 128 / Group; ++g) {
@@ -197,8 +198,9 @@ template <int T, int In> struct q8_activations {
 };
 
 template <int T, int In>
-inline void quantize_activations(const float *x, q8_activations<T, In> &a) {
-  for (int t = 0; t < T; ++t)
+inline void quantize_activations(const float *x, q8_activations<T, In> &a,
+                                 int first, int last) {
+  for (int t = first; t < last; ++t)
     for (int c = 0; c < In / 64; ++c)
       for (int b = 0; b < 2; ++b) {
         const float *block = x + t * In + c * 64 + b * 32;

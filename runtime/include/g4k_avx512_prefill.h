@@ -48,11 +48,15 @@ template <int T, int In, int Block, int Bias> struct lane_activations {
   alignas(64) int32_t offset[In / Block][kVectors][16];
 };
 
+/// Tokens [first, last); the part that ends at T zeroes the padding.
 template <int T, int In, int Block, int Bias>
 inline void quantize_activations(const float *x,
-                                 lane_activations<T, In, Block, Bias> &a) {
+                                 lane_activations<T, In, Block, Bias> &a,
+                                 int first, int last) {
   using A = lane_activations<T, In, Block, Bias>;
-  for (int t = 0; t < A::kVectors * 16; ++t) {
+  if (last == T)
+    last = A::kVectors * 16;
+  for (int t = first; t < last; ++t) {
     const int v = t / 16, lane = t % 16;
     for (int b = 0; b < In / Block; ++b) {
       int8_t levels[Block] = {};
@@ -124,6 +128,42 @@ template <int Group> struct lane_format<q4<Group>> {
   }
 };
 
+/// y[(t0 + t) * Stride + r] = acc[r][v] lane t for tokens t0 + t < T. Four
+/// rows are transposed in registers first, so that each token gets one
+/// 16-byte store instead of four scattered floats.
+template <int R, int T, int Stride, int V>
+inline void store_lanes(const __m512 (&acc)[R][V], int v, int t0, float *y) {
+  if constexpr (R == 4) {
+    const __m512 t01 = _mm512_unpacklo_ps(acc[0][v], acc[1][v]);
+    const __m512 t23 = _mm512_unpacklo_ps(acc[2][v], acc[3][v]);
+    const __m512 u01 = _mm512_unpackhi_ps(acc[0][v], acc[1][v]);
+    const __m512 u23 = _mm512_unpackhi_ps(acc[2][v], acc[3][v]);
+    // Token 4i + j of the 16 is 128-bit part i of by_token[j].
+    const __m512 by_token[4] = {
+        _mm512_castpd_ps(
+            _mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+        _mm512_castpd_ps(
+            _mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+        _mm512_castpd_ps(
+            _mm512_unpacklo_pd(_mm512_castps_pd(u01), _mm512_castps_pd(u23))),
+        _mm512_castpd_ps(
+            _mm512_unpackhi_pd(_mm512_castps_pd(u01), _mm512_castps_pd(u23)))};
+    alignas(64) float rows[4][16];
+    for (int j = 0; j < 4; ++j)
+      _mm512_store_ps(rows[j], by_token[j]);
+    for (int t = 0; t < 16 && t0 + t < T; ++t)
+      std::memcpy(y + (t0 + t) * Stride, rows[t % 4] + 4 * (t / 4),
+                  4 * sizeof(float));
+  } else {
+    for (int r = 0; r < R; ++r) {
+      alignas(64) float out[16];
+      _mm512_store_ps(out, acc[r][v]);
+      for (int t = 0; t < 16 && t0 + t < T; ++t)
+        y[(t0 + t) * Stride + r] = out[t];
+    }
+  }
+}
+
 /// y[t * Stride + r] = x[t] . row r for R rows from |rows| (|size| bytes
 /// apart) and the V vectors of 16 tokens from v0.
 template <typename W, int R, int V, int T, int In, int Stride>
@@ -138,13 +178,23 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
     G4K_UNROLL
   for (int v = 0; v < V; ++v)
     acc[r][v] = _mm512_setzero_ps();
-  for (int c = 0; c < In / F::kChunk; ++c) {
-    alignas(64) uint8_t weights[R][F::kChunk];
+  // Each chunk is unpacked one chunk ahead of its use: its bytes are read
+  // back as broadcast dwords, which a just-issued wide store cannot
+  // forward.
+  constexpr int kChunks = In / F::kChunk;
+  alignas(64) uint8_t unpacked[2][R][F::kChunk];
+  auto unpack = [&](int c) {
     G4K_UNROLL
     for (int r = 0; r < R; ++r) {
-      F::unpack(rows + r * size, c, weights[r]);
+      F::unpack(rows + r * size, c, unpacked[c & 1][r]);
       prefetch(rows + r * size + 64 * c);
     }
+  };
+  unpack(0);
+  for (int c = 0; c < kChunks; ++c) {
+    if (c + 1 < kChunks)
+      unpack(c + 1);
+    const auto &weights = unpacked[c & 1];
     G4K_UNROLL
     for (int bi = 0; bi < kBlocksPerChunk; ++bi) {
       const int b = c * kBlocksPerChunk + bi;
@@ -192,20 +242,19 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
       }
     }
   }
-  G4K_UNROLL
-  for (int r = 0; r < R; ++r) {
-    float row_scale = 1;
-    if constexpr (!F::kBlockScales)
-      row_scale = F::template row_scale<In>(rows + r * size);
+  if constexpr (!F::kBlockScales) {
     G4K_UNROLL
-    for (int v = 0; v < V; ++v) {
-      alignas(64) float out[16];
-      _mm512_store_ps(out, acc[r][v]);
-      for (int lane = 0; lane < 16 && (v0 + v) * 16 + lane < T; ++lane)
-        y[((v0 + v) * 16 + lane) * Stride + r] =
-            F::kBlockScales ? out[lane] : out[lane] * row_scale;
+    for (int r = 0; r < R; ++r) {
+      const __m512 row_scale =
+          _mm512_set1_ps(F::template row_scale<In>(rows + r * size));
+      G4K_UNROLL
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm512_mul_ps(acc[r][v], row_scale);
     }
   }
+  G4K_UNROLL
+  for (int v = 0; v < V; ++v)
+    store_lanes<R, T, Stride>(acc, v, (v0 + v) * 16, y);
 }
 
 /// Rows computed together by the lane kernels, and vectors of 16 tokens.

@@ -143,19 +143,22 @@ TEST(PortableKernels, ExpAndTanhApproximations) {
 }
 
 TEST(PortableKernels, ProportionalRope) {
-  // A global head: 32 dims, 4 of its 16 pairs rotate (theta 1e6,
-  // denominator 32), at a large position.
+  // Global heads: 32 dims, 4 of their 16 pairs rotate (theta 1e6,
+  // denominator 32); two rows of two heads at large positions.
   std::vector<double> inverse = ropeInverseFrequencies(32, 8, 1e6, 1.0);
-  std::vector<float> head = randomValues(32, 8), expected = head;
-  reference::applyRope(expected.data(), 32, inverse, 70000);
-  g4k::rope<32, 4>(head.data(), inverse.data(), 70000);
-  expectClose(head, expected);
+  std::vector<float> heads = randomValues(4 * 32, 8), expected = heads;
+  for (int row = 0; row < 4; ++row)
+    reference::applyRope(expected.data() + row * 32, 32, inverse,
+                         70000 + row / 2);
+  g4k::rope_rows<2, 2, 32, 4>(heads.data(), inverse.data(), 70000);
+  expectClose(heads, expected);
   // Dimensions 4..15 and 20..31 pass through untouched.
-  std::vector<float> original = randomValues(32, 8);
-  for (int j = 4; j < 16; ++j) {
-    EXPECT_EQ(head[j], original[j]);
-    EXPECT_EQ(head[j + 16], original[j + 16]);
-  }
+  std::vector<float> original = randomValues(4 * 32, 8);
+  for (int row = 0; row < 4; ++row)
+    for (int j = 4; j < 16; ++j) {
+      EXPECT_EQ(heads[row * 32 + j], original[row * 32 + j]);
+      EXPECT_EQ(heads[row * 32 + j + 16], original[row * 32 + j + 16]);
+    }
 }
 
 TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
@@ -186,11 +189,15 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   }
   std::vector<float> expected(kQHeads * kHeadDim), actual(expected.size());
   (*model)->attend(0, q, keyRows, valueRows, expected.data());
-  float scores[kSlots];
-  g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
-      q.data(), g4k::f32_kv{keys.data(), values.data()}, freshKeys.data(),
-      freshValues.data(), freshStart, first, last, scores, actual.data());
-  expectClose(actual, expected);
+  // Room for all 4 scores, and for 3, 2 or 1 at a time (running maximum).
+  for (int room = 4; room >= 1; --room) {
+    float scores[4];
+    g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
+        q.data(), g4k::f32_kv{keys.data(), values.data()}, freshKeys.data(),
+        freshValues.data(), freshStart, first, last, scores, room,
+        actual.data());
+    expectClose(actual, expected);
+  }
 
   // A linear cache: slot p holds position p.
   constexpr int kContext = 8;
@@ -206,7 +213,7 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   float linearScores[kContext];
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kContext>(
       q.data(), g4k::f32_kv{linearKeys.data(), linearValues.data()}, nullptr,
-      nullptr, /*fresh_start=*/7, 0, 6, linearScores, actual.data());
+      nullptr, /*fresh_start=*/7, 0, 6, linearScores, kContext, actual.data());
   expectClose(actual, expected);
 }
 
@@ -251,10 +258,10 @@ TEST(PortableKernels, Int8KvCacheStoresAndAttends) {
   // Position 6 attends to 4..6 (slots 4, 0, 1), all from the cache.
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
       q.data(), g4k::f32_kv{kBack.data(), vBack.data()}, nullptr, nullptr,
-      /*fresh_start=*/7, 4, 6, scores, expected.data());
+      /*fresh_start=*/7, 4, 6, scores, kSlots, expected.data());
   g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
       q.data(), g4k::q8_kv{kCache, vCache, kScales, vScales}, nullptr, nullptr,
-      /*fresh_start=*/7, 4, 6, scores, actual.data());
+      /*fresh_start=*/7, 4, 6, scores, kSlots, actual.data());
   expectClose(actual, expected);
 }
 
