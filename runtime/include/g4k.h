@@ -852,54 +852,61 @@ inline void value_axpy(const q8_kv &cache, int64_t slot, int head, float weight,
     out[i] += scaled * float(v[i]);
 }
 
-/// Attention of one query position over the positions [first, last]: a
-/// position p < fresh_start lives in slot p % Slots of the KV cache (a ring
-/// for sliding layers, the identity for a linear cache of the context),
-/// p >= fresh_start in row p - fresh_start of |fresh_keys|/|fresh_values|
-/// (the current tokens, not yet stored). Rows are [KvHeads * HeadDim];
-/// GQA: query head h reads KV head h / (QHeads / KvHeads); scaling 1.0.
-/// The positions are taken |room| at a time (the floats |scores| has room
-/// for) with a running maximum: softmax over any number of positions in
-/// fixed scratch space.
-template <int HeadDim, int QHeads, int KvHeads, int Slots, typename Cache>
-inline void attend(const float *__restrict q, const Cache &cache,
-                   const float *__restrict fresh_keys,
-                   const float *__restrict fresh_values, int64_t fresh_start,
-                   int64_t first, int64_t last, float *__restrict scores,
-                   int64_t room, float *__restrict out) {
-  static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
-  constexpr int kGroup = QHeads / KvHeads;
+/// Attention of query heads [h0, h0 + Heads) that read KV head |kv| (see
+/// attend): each position's K and V rows are read once for all of them.
+/// |room| >= Heads.
+template <int HeadDim, int KvHeads, int Slots, int Heads, typename Cache>
+inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
+                         const float *__restrict fresh_keys,
+                         const float *__restrict fresh_values,
+                         int64_t fresh_start, int64_t first, int64_t last,
+                         float *__restrict scores, int64_t room,
+                         float *__restrict out) {
   constexpr int kRow = KvHeads * HeadDim;
-  for (int h = 0; h < QHeads; ++h) {
-    const float *qh = q + h * HeadDim;
-    const int kv = h / kGroup;
-    float *oh = out + h * HeadDim;
+  const int64_t block_room = room / Heads; // scores of head g at g * this
+  float max_score[Heads], total[Heads];
+  for (int g = 0; g < Heads; ++g) {
+    max_score[g] = -INFINITY;
+    total[g] = 0;
     for (int i = 0; i < HeadDim; ++i)
-      oh[i] = 0;
-    float max_score = -INFINITY, total = 0;
-    for (int64_t block = first; block <= last; block += room) {
-      const int64_t count = last - block + 1 < room ? last - block + 1 : room;
-      float block_max = -INFINITY;
-      for (int64_t n = 0; n < count; ++n) {
-        const int64_t p = block + n;
-        scores[n] =
-            p < fresh_start
-                ? key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh)
-                : dot<HeadDim>(qh, fresh_keys + (p - fresh_start) * kRow +
-                                       kv * HeadDim);
-        block_max = scores[n] > block_max ? scores[n] : block_max;
+      out[g * HeadDim + i] = 0;
+  }
+  for (int64_t block = first; block <= last; block += block_room) {
+    const int64_t count =
+        last - block + 1 < block_room ? last - block + 1 : block_room;
+    float block_max[Heads];
+    for (int g = 0; g < Heads; ++g)
+      block_max[g] = -INFINITY;
+    for (int64_t n = 0; n < count; ++n) {
+      const int64_t p = block + n;
+      const float *fresh_key =
+          p < fresh_start
+              ? nullptr
+              : fresh_keys + (p - fresh_start) * kRow + kv * HeadDim;
+      for (int g = 0; g < Heads; ++g) {
+        const float *qh = q + g * HeadDim;
+        const float score =
+            fresh_key ? dot<HeadDim>(qh, fresh_key)
+                      : key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh);
+        scores[g * block_room + n] = score;
+        block_max[g] = score > block_max[g] ? score : block_max[g];
       }
-      if (block_max > max_score) { // rescale the sums so far (0 at first)
-        const float rescale = std::exp(max_score - block_max);
-        total *= rescale;
+    }
+    for (int g = 0; g < Heads; ++g)
+      if (block_max[g] > max_score[g]) { // rescale the sums so far (0 at first)
+        const float rescale = std::exp(max_score[g] - block_max[g]);
+        total[g] *= rescale;
         for (int i = 0; i < HeadDim; ++i)
-          oh[i] *= rescale;
-        max_score = block_max;
+          out[g * HeadDim + i] *= rescale;
+        max_score[g] = block_max[g];
       }
-      for (int64_t n = 0; n < count; ++n) {
-        const int64_t p = block + n;
-        const float weight = std::exp(scores[n] - max_score);
-        total += weight;
+    for (int64_t n = 0; n < count; ++n) {
+      const int64_t p = block + n;
+      for (int g = 0; g < Heads; ++g) {
+        const float weight =
+            std::exp(scores[g * block_room + n] - max_score[g]);
+        total[g] += weight;
+        float *oh = out + g * HeadDim;
         if (p < fresh_start) {
           value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, oh);
           continue;
@@ -909,9 +916,44 @@ inline void attend(const float *__restrict q, const Cache &cache,
           oh[i] += weight * v[i];
       }
     }
-    const float inverse = 1 / total;
+  }
+  for (int g = 0; g < Heads; ++g) {
+    const float inverse = 1 / total[g];
     for (int i = 0; i < HeadDim; ++i)
-      oh[i] *= inverse;
+      out[g * HeadDim + i] *= inverse;
+  }
+}
+
+/// Attention of one query position over the positions [first, last]: a
+/// position p < fresh_start lives in slot p % Slots of the KV cache (a ring
+/// for sliding layers, the identity for a linear cache of the context),
+/// p >= fresh_start in row p - fresh_start of |fresh_keys|/|fresh_values|
+/// (the current tokens, not yet stored). Rows are [KvHeads * HeadDim];
+/// GQA: query head h reads KV head h / (QHeads / KvHeads); scaling 1.0.
+/// The positions are taken a block at a time, as many as |scores| has room
+/// for (|room| floats), with a running maximum: softmax over any number of
+/// positions in fixed scratch space. The query heads of one KV head go
+/// together when there is room for a score of each.
+template <int HeadDim, int QHeads, int KvHeads, int Slots, typename Cache>
+inline void attend(const float *__restrict q, const Cache &cache,
+                   const float *__restrict fresh_keys,
+                   const float *__restrict fresh_values, int64_t fresh_start,
+                   int64_t first, int64_t last, float *__restrict scores,
+                   int64_t room, float *__restrict out) {
+  static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
+  constexpr int kGroup = QHeads / KvHeads;
+  for (int kv = 0; kv < KvHeads; ++kv) {
+    const int h0 = kv * kGroup;
+    if (room >= kGroup) {
+      attend_heads<HeadDim, KvHeads, Slots, kGroup>(
+          q + h0 * HeadDim, cache, kv, fresh_keys, fresh_values, fresh_start,
+          first, last, scores, room, out + h0 * HeadDim);
+      continue;
+    }
+    for (int h = h0; h < h0 + kGroup; ++h)
+      attend_heads<HeadDim, KvHeads, Slots, 1>(
+          q + h * HeadDim, cache, kv, fresh_keys, fresh_values, fresh_start,
+          first, last, scores, room, out + h * HeadDim);
   }
 }
 
