@@ -450,6 +450,9 @@ inline void quantize_activations(const float *x,
     }
 }
 
+/// f32 activations for the f32 / bf16 kernels of many tokens (AVX-512).
+template <int T, int In> struct float_rows { const float *x; };
+
 /// The activation block of int8 weights.
 constexpr int kActivationBlock = 32;
 
@@ -599,10 +602,21 @@ template <typename W, int In> constexpr bool uses_int8_activations() {
 #endif
 }
 
-/// The activations linear() gives weights W: f32 rows, or int8 quantised in
-/// the layout of the best integer kernel compiled in.
+/// Tokens from which f32 / bf16 weights take the AVX-512 register tiles.
+constexpr int kFloatTileTokens = 4;
+
+/// The activations linear() gives weights W: f32 rows (as float_rows for
+/// the AVX-512 f32 / bf16 kernels), or int8 quantised in the layout of the
+/// best integer kernel compiled in.
 template <typename W, int T, int In> struct prepared_activations {
+#ifdef G4K_AVX512
+  using type = std::conditional_t<(std::is_same<W, float>::value ||
+                                   std::is_same<W, bf16>::value) &&
+                                      T >= kFloatTileTokens && In % 16 == 0,
+                                  float_rows<T, In>, const float *>;
+#else
   using type = const float *;
+#endif
 };
 template <int T, int In> struct prepared_activations<q8, T, In> {
   using portable = q8_activations<T, In, kActivationBlock>;
@@ -642,6 +656,10 @@ inline void with_activations(const float *x, Body body) {
       quantize_activations(x, a, int(first), int(last));
     });
     body(static_cast<const A &>(a));
+  } else if constexpr (std::is_same<
+                           typename prepared_activations<W, T, In>::type,
+                           float_rows<T, In>>::value) {
+    body(float_rows<T, In>{x});
   } else {
     body(x);
   }

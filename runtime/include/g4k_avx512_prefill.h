@@ -34,6 +34,17 @@
 namespace g4k {
 namespace avx512 {
 
+/// fn(std::integral_constant<int, rows>) for 0 < rows <= N: the last rows
+/// of a matrix as one smaller tile.
+template <int N, typename F> inline void with_rows(int64_t rows, F fn) {
+  if constexpr (N > 0) {
+    if (rows == N)
+      fn(std::integral_constant<int, N>());
+    else
+      with_rows<N - 1>(rows, fn);
+  }
+}
+
 /// Tokens from which linear() puts tokens in lanes.
 constexpr int kLaneTokens = 16;
 
@@ -282,14 +293,74 @@ inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
   int64_t o = begin;
   for (; o + kLaneRowTile <= end; o += kLaneRowTile)
     vectors(std::integral_constant<int, kLaneRowTile>(), o);
-  // The last rows as one smaller tile.
-  static_assert(kLaneRowTile == 4, "one case per smaller tile");
-  if (end - o == 3)
-    vectors(std::integral_constant<int, 3>(), o);
-  else if (end - o == 2)
-    vectors(std::integral_constant<int, 2>(), o);
-  else if (end - o == 1)
-    vectors(std::integral_constant<int, 1>(), o);
+  with_rows<kLaneRowTile - 1>(end - o, [&](auto rows) { vectors(rows, o); });
+}
+
+//===----------------------------------------------------------------------===//
+// f32 and bf16 weights (f32 activations): a register tile of rows x tokens
+// of 16-column partial sums, so that each weight vector (bf16 widened once)
+// meets kFloatTokenTile tokens and each activation vector kFloatRowTile
+// rows before the next 16 columns; one horizontal sum per row and token.
+//===----------------------------------------------------------------------===//
+
+constexpr int kFloatRowTile = 6, kFloatTokenTile = 4;
+
+inline __m512 load16(const float *p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const bf16 *p) {
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+}
+
+/// y[k * Stride + r] = x[k] . w[r] for R rows of |w| and K tokens of |x|.
+template <int R, int K, int In, int Stride, typename W>
+inline void float_tile(const float *x, const W *w, float *y) {
+  __m512 acc[R][K];
+  G4K_UNROLL
+  for (int r = 0; r < R; ++r) {
+    G4K_UNROLL
+    for (int k = 0; k < K; ++k)
+      acc[r][k] = _mm512_setzero_ps();
+  }
+  for (int i = 0; i < In; i += 16) {
+    __m512 weights[R];
+    G4K_UNROLL
+    for (int r = 0; r < R; ++r)
+      weights[r] = load16(w + r * In + i);
+    G4K_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const __m512 activations = _mm512_loadu_ps(x + k * In + i);
+      G4K_UNROLL
+      for (int r = 0; r < R; ++r)
+        acc[r][k] = _mm512_fmadd_ps(weights[r], activations, acc[r][k]);
+    }
+  }
+  G4K_UNROLL
+  for (int r = 0; r < R; ++r) {
+    G4K_UNROLL
+    for (int k = 0; k < K; ++k)
+      y[k * Stride + r] = _mm512_reduce_add_ps(acc[r][k]);
+  }
+}
+
+/// Rows [begin, end) of |w| against the T tokens of |a|: y[t * Stride + o].
+template <int T, int In, int Stride, typename W>
+inline void dot_rows(const float_rows<T, In> &a, const W *w, int64_t begin,
+                     int64_t end, float *y) {
+  auto tokens = [&](auto tile_rows, int64_t o) {
+    constexpr int R = decltype(tile_rows)::value;
+    int t0 = 0;
+    for (; t0 + kFloatTokenTile <= T; t0 += kFloatTokenTile)
+      float_tile<R, kFloatTokenTile, In, Stride>(a.x + t0 * In, w + o * In,
+                                                 y + t0 * Stride + o);
+    if constexpr (T % kFloatTokenTile != 0)
+      float_tile<R, T % kFloatTokenTile, In, Stride>(a.x + t0 * In, w + o * In,
+                                                     y + t0 * Stride + o);
+  };
+  int64_t o = begin;
+  for (; o + kFloatRowTile <= end; o += kFloatRowTile)
+    tokens(std::integral_constant<int, kFloatRowTile>(), o);
+  with_rows<kFloatRowTile - 1>(end - o, [&](auto rows) { tokens(rows, o); });
 }
 
 /// The lane layout for weights W, or void where it does not apply.

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -174,6 +175,43 @@ TEST(QuantisedKernels, ManyTokens) {
   checkKernels<g4k::q4<32>, 20, 9, 256>(Format::Int4, 32);
   checkKernels<g4k::q4<64>, 33, 6, 256>(Format::Int4, 64);
   checkKernels<g4k::q4<128>, 64, 5, 384>(Format::Int4, 128);
+}
+
+/// g4k::linear on f32 and bf16 weights against double sums: on AVX-512,
+/// 4 tokens and more take register tiles of rows x tokens (partial tiles
+/// at both edges here).
+template <int T, int Out, int In> void checkFloatWeights() {
+  std::vector<float> w = randomValues(Out * In, 5, true);
+  std::vector<float> x = randomValues(T * In, 6, false);
+  std::vector<g4k::bf16> wb(w.size());
+  std::vector<float> rounded(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &w[i], sizeof(bits));
+    wb[i].bits = uint16_t(bits >> 16); // truncation: any bf16 will do
+    rounded[i] = g4k::widen(wb[i]);
+  }
+  std::vector<float> y(T * Out), yb(T * Out);
+  g4k::linear<T, Out, In>(x.data(), w.data(), y.data());
+  g4k::linear<T, Out, In>(x.data(), wb.data(), yb.data());
+  for (int t = 0; t < T; ++t)
+    for (int o = 0; o < Out; ++o) {
+      double exact = 0, exactBf16 = 0;
+      for (int i = 0; i < In; ++i) {
+        exact += double(x[t * In + i]) * w[o * In + i];
+        exactBf16 += double(x[t * In + i]) * rounded[o * In + i];
+      }
+      ASSERT_NEAR(y[t * Out + o], exact, 1e-5) << t << "," << o;
+      ASSERT_NEAR(yb[t * Out + o], exactBf16, 1e-5) << t << "," << o;
+    }
+}
+
+TEST(QuantisedKernels, FloatWeightsManyTokens) {
+  SKIP_WITHOUT_THE_INSTRUCTIONS();
+  checkFloatWeights<4, 3, 48>();
+  checkFloatWeights<11, 7, 160>();
+  checkFloatWeights<20, 8, 64>();
+  checkFloatWeights<3, 5, 48>(); // below the tiles' token count
 }
 
 TEST(QuantisedKernels, BuiltForTheExpectedInstructions) {
