@@ -665,6 +665,9 @@ inline void with_activations(const float *x, Body body) {
   }
 }
 
+/// Elements per thread below which an elementwise kernel is not split.
+constexpr int64_t kElementGrain = 2048;
+
 /// Rows per thread below which a matrix is not split.
 constexpr int64_t kRowGrain = 64;
 
@@ -991,6 +994,25 @@ inline void attend_tokens(const float *q, const Cache &cache,
                           int64_t start, float *scores, float *out) {
   G4K_PROFILE_KERNEL("attend_tokens");
   constexpr int kQ = QHeads * HeadDim;
+  // One token (decode): the halves of each KV head's query heads split
+  // across the pool, each with its share of |scores|.
+  constexpr int kGroup = QHeads / KvHeads, kHalf = kGroup / 2;
+  constexpr int kHalves = kHalf > 0 ? QHeads / kHalf : 1;
+  if constexpr (T == 1 && kGroup % 2 == 0 && (Slots + 1) / kHalves >= kHalf) {
+    constexpr int64_t kRoomPerHalf = (Slots + 1) / kHalves;
+    const int64_t first =
+        Window > 0 && start >= Window ? start - Window + 1 : 0;
+    parallel_for(kHalves, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t half = begin; half < end; ++half) {
+        const int h0 = int(half) * kHalf;
+        attend_heads<HeadDim, KvHeads, Slots, kHalf>(
+            q + h0 * HeadDim, cache, h0 / kGroup, fresh_keys, fresh_values,
+            fresh_keys ? start : start + 1, first, start,
+            scores + half * kRoomPerHalf, kRoomPerHalf, out + h0 * HeadDim);
+      }
+    });
+    return;
+  }
   // Tokens split across the pool; tokens [begin, end) own the floats of
   // |scores| from begin * kRoomPerToken on (at least one each).
   constexpr int64_t kRoomPerToken = (Slots + T) / T;
@@ -1076,8 +1098,13 @@ template <int N> inline void copy(const float *x, float *y) {
 template <int T, int N, int GateStride, int UpStride>
 inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
   G4K_PROFILE_KERNEL("gelu_gate_rows");
-  for (int t = 0; t < T; ++t)
-    gelu_gate<N>(gate + t * GateStride, up + t * UpStride, out + t * N);
+  // Split by columns across the pool (decode has one long row).
+  parallel_for(N, kElementGrain, [&](int64_t begin, int64_t end) {
+    for (int t = 0; t < T; ++t)
+      for (int64_t i = begin; i < end; ++i)
+        out[t * N + i] =
+            gelu_tanh(gate[t * GateStride + i]) * up[t * UpStride + i];
+  });
 }
 
 /// Per-Layer Embeddings, after the context projection, for the L layers
