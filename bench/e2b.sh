@@ -11,7 +11,8 @@
 #   peak memory; then the read bandwidth (bench/stream.cc, both cores) and
 #   the decode roofline fraction = tokens/s x bytes per token / bandwidth;
 #   and where one decode step's time goes, per kernel (a second build with
-#   kernel timing, -DG4C_PROFILE=ON, 32 decode steps after 8 tokens).
+#   kernel timing, -DG4C_PROFILE=ON, 32 decode steps after 8 tokens); and
+#   prefill's matrix products against the multiply-add peak (bench/linear.sh).
 # Writes bench/results.json, bench/results.md and bench/decode.png.
 # usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
 #   env: RUNS (5), FORMATS ("bf16 int8 int4"), PROMPT (512), STEPS (128),
@@ -119,6 +120,15 @@ for format in $formats; do
   echo "  ${rows[-1]}"
 done
 
+# Prefill's matrix products against the multiply-add peak (same run).
+if [ "$summary_only" = 1 ]; then
+  :
+elif grep -q avx512f /proc/cpuinfo; then
+  "$root/bench/linear.sh" "$work" >"$work/linear.txt"
+else
+  echo "(no AVX-512 here: bench/linear.sh measures the AVX-512 kernels)" >"$work/linear.txt"
+fi
+
 text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
   awk 'END { print $1 }')
 {
@@ -144,6 +154,10 @@ text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
         v["peak_rss_mb"], v["ple_resident_bytes"], v["ple_table_bytes"],
         v["compile_s"], v["compile_peak_mb"] }'
   done
+  echo
+  echo "## Prefill's matrix products against the multiply-add peak (bench/linear.sh)"
+  echo
+  cat "$work/linear.txt"
   echo
   echo "## Where a decode step goes (32 steps after 8 tokens, kernel timing build)"
   echo

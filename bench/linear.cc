@@ -1,0 +1,158 @@
+//===- linear.cc - g4k::linear against the machine's arithmetic peak ------===//
+//
+// Part of g4c. Prefill's matrix products at E2B shapes (64 tokens, hidden
+// 1536, MLP 12288) for int4, int8 and bf16 weights through g4k::linear on
+// every hardware thread, in multiply-adds per second, against the peak of
+// the instruction each format's kernel is built on, measured here on every
+// thread: vpdpbusd (64 int8 multiply-adds) for int8 / int4, vfmadd231ps (16
+// f32) for bf16. Built by bench/linear.sh with -O3 -march=native.
+//
+//===----------------------------------------------------------------------===//
+
+#include "g4k.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace {
+
+double seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+/// Multiply-adds per second of |body| (one call = |macs|) on |threads|
+/// threads at once, each running it |reps| times.
+template <typename Body>
+double onEveryThread(int threads, long reps, double macs, Body body) {
+  std::vector<std::thread> workers;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      for (long i = 0; i < reps; ++i)
+        body();
+    });
+  for (std::thread &worker : workers)
+    worker.join();
+  return threads * reps * macs / seconds(start);
+}
+
+#if defined(__AVX512F__)
+constexpr long kPeakIterations = 100000000;
+
+/// 12 independent accumulators in registers: the instruction's throughput,
+/// not its latency. The operands pass through an empty asm each iteration
+/// so that nothing is hoisted.
+template <typename V, typename Step>
+double peak(int threads, double macsPerStep, V a, V b, Step step) {
+  return onEveryThread(threads, 1, kPeakIterations * 12 * macsPerStep, [=] {
+    V acc[12] = {}, x = a, y = b;
+    for (long i = 0; i < kPeakIterations; ++i) {
+      __asm__ volatile("" : "+v"(x), "+v"(y));
+#pragma GCC unroll 12
+      for (int k = 0; k < 12; ++k)
+        acc[k] = step(acc[k], x, y);
+    }
+    static volatile char sink;
+    for (int k = 0; k < 12; ++k) {
+      char bytes[sizeof(V)];
+      std::memcpy(bytes, &acc[k], sizeof(V));
+      sink = bytes[0];
+    }
+  });
+}
+double peakInt8(int threads) {
+  return peak(threads, 64, _mm512_set1_epi8(3), _mm512_set1_epi8(5),
+              [](__m512i acc, __m512i x, __m512i y) {
+                return _mm512_dpbusd_epi32(acc, x, y);
+              });
+}
+double peakF32(int threads) {
+  return peak(threads, 16, _mm512_set1_ps(1.0f), _mm512_set1_ps(1e-7f),
+              [](__m512 acc, __m512 x, __m512 y) {
+                return _mm512_fmadd_ps(acc, x, y);
+              });
+}
+#endif
+
+template <int T, int Out, int In, typename W>
+double linearRate(const std::vector<uint8_t> &storage) {
+  std::mt19937 rng(1);
+  std::vector<float> x(T * In), y(T * Out);
+  for (float &v : x)
+    v = float(rng() % 1000) / 1000.0f - 0.5f;
+  const W *w = reinterpret_cast<const W *>(storage.data());
+  g4k::linear<T, Out, In>(x.data(), w, y.data()); // warm
+  long reps = 0;
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    g4k::linear<T, Out, In>(x.data(), w, y.data());
+    ++reps;
+  } while (seconds(start) < 1.0);
+  return double(T) * Out * In * reps / seconds(start);
+}
+
+/// Weights of |rows| x In in format W: random bytes with every scale a
+/// small normal number (int8 rows end in an f32 scale, int4 groups have
+/// f16 ones; bf16 values are kept small).
+template <int In, typename W> std::vector<uint8_t> randomWeights(int rows) {
+  size_t size = In * sizeof(g4k::bf16);
+  if constexpr (!std::is_same<W, g4k::bf16>::value)
+    size = g4k::row_bytes<In>(static_cast<const W *>(nullptr));
+  std::vector<uint8_t> bytes(size * rows);
+  std::mt19937 rng(2);
+  for (uint8_t &b : bytes)
+    b = uint8_t(rng());
+  for (int r = 0; r < rows; ++r) {
+    uint8_t *row = bytes.data() + r * size;
+    if constexpr (std::is_same<W, g4k::q8>::value) {
+      const float scale = 0.01f;
+      std::memcpy(row + In, &scale, sizeof(scale));
+    } else if constexpr (std::is_same<W, g4k::bf16>::value) {
+      for (int i = 0; i < In; ++i)
+        row[2 * i + 1] = uint8_t(0x3c + (row[2 * i + 1] & 1)); // ~1e-2
+    } else {
+      for (int g = 0; g < In / 32; ++g) {
+        const uint16_t half = 0x2000; // 2^-7
+        std::memcpy(row + In / 2 + 2 * g, &half, sizeof(half));
+      }
+    }
+  }
+  return bytes;
+}
+
+template <typename W>
+void report(const char *format, const char *peakName, double peak) {
+  constexpr int kT = 64, kHidden = 1536, kMlp = 12288;
+  const double up =
+      linearRate<kT, kMlp, kHidden, W>(randomWeights<kHidden, W>(kMlp));
+  const double down =
+      linearRate<kT, kHidden, kMlp, W>(randomWeights<kMlp, W>(kHidden));
+  std::printf("| %s | %.1f | %.1f | %s %.1f | %.1f %% | %.1f %% |\n", format,
+              up / 1e9, down / 1e9, peakName, peak / 1e9, 100 * up / peak,
+              100 * down / peak);
+}
+
+} // namespace
+
+int main() {
+  g4k::threads().start();
+  const int threads = g4k::threads().threads();
+#if defined(__AVX512F__)
+  const double int8Peak = peakInt8(threads), f32Peak = peakF32(threads);
+  std::printf("%d threads; 64 tokens; GMAC/s (multiply-adds per second)\n\n",
+              threads);
+  std::printf("| weights | 1536 -> 12288 | 12288 -> 1536 | peak | "
+              "up / peak | down / peak |\n|---|---|---|---|---|---|\n");
+  report<g4k::q4<32>>("int4 (group 32)", "vpdpbusd", int8Peak);
+  report<g4k::q8>("int8", "vpdpbusd", int8Peak);
+  report<g4k::bf16>("bf16", "vfmadd231ps", f32Peak);
+  return 0;
+#else
+  std::fprintf(stderr, "bench/linear: built without AVX-512\n");
+  return 1;
+#endif
+}
