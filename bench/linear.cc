@@ -49,7 +49,9 @@ constexpr long kPeakIterations = 100000000;
 template <typename V, typename Step>
 double peak(int threads, double macsPerStep, V a, V b, Step step) {
   return onEveryThread(threads, 1, kPeakIterations * 12 * macsPerStep, [=] {
-    V acc[12] = {}, x = a, y = b;
+    V acc[12], x = a, y = b;
+    for (int k = 0; k < 12; ++k) // distinct: no two chains are the same
+      std::memset(&acc[k], k + 1, sizeof(V));
     for (long i = 0; i < kPeakIterations; ++i) {
       __asm__ volatile("" : "+v"(x), "+v"(y));
 #pragma GCC unroll 12
