@@ -648,18 +648,16 @@ constexpr int64_t kQuantizeGrain = 4;
 /// reference passed on.
 template <typename W, int T, int In, typename Body>
 inline void with_activations(const float *x, Body body) {
+  using A = typename prepared_activations<W, T, In>::type;
   if constexpr (uses_int8_activations<W, In>()) {
-    using A = typename prepared_activations<W, T, In>::type;
     static thread_local A buffer;
     A &a = buffer;
     parallel_for(T, kQuantizeGrain, [&](int64_t first, int64_t last) {
       quantize_activations(x, a, int(first), int(last));
     });
     body(static_cast<const A &>(a));
-  } else if constexpr (std::is_same<
-                           typename prepared_activations<W, T, In>::type,
-                           float_rows<T, In>>::value) {
-    body(float_rows<T, In>{x});
+  } else if constexpr (std::is_same<A, float_rows<T, In>>::value) {
+    body(A{x});
   } else {
     body(x);
   }

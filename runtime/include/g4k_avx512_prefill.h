@@ -185,27 +185,18 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
   constexpr int kBlocksPerChunk = F::kChunk / F::kBlock;
   __m512 acc[R][V];
   G4K_UNROLL
-  for (int r = 0; r < R; ++r)
+  for (int r = 0; r < R; ++r) {
     G4K_UNROLL
-  for (int v = 0; v < V; ++v)
-    acc[r][v] = _mm512_setzero_ps();
-  // Each chunk is unpacked one chunk ahead of its use: its bytes are read
-  // back as broadcast dwords, which a just-issued wide store cannot
-  // forward.
-  constexpr int kChunks = In / F::kChunk;
-  alignas(64) uint8_t unpacked[2][R][F::kChunk];
-  auto unpack = [&](int c) {
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = _mm512_setzero_ps();
+  }
+  for (int c = 0; c < In / F::kChunk; ++c) {
+    alignas(64) uint8_t weights[R][F::kChunk];
     G4K_UNROLL
     for (int r = 0; r < R; ++r) {
-      F::unpack(rows + r * size, c, unpacked[c & 1][r]);
+      F::unpack(rows + r * size, c, weights[r]);
       prefetch(rows + r * size + 64 * c);
     }
-  };
-  unpack(0);
-  for (int c = 0; c < kChunks; ++c) {
-    if (c + 1 < kChunks)
-      unpack(c + 1);
-    const auto &weights = unpacked[c & 1];
     G4K_UNROLL
     for (int bi = 0; bi < kBlocksPerChunk; ++bi) {
       const int b = c * kBlocksPerChunk + bi;
