@@ -12,7 +12,9 @@
 #   the decode roofline fraction = tokens/s x bytes per token / bandwidth;
 #   and where one decode step's time goes, per kernel (a second build with
 #   kernel timing, -DG4C_PROFILE=ON, 32 decode steps after 8 tokens); and
-#   prefill's matrix products against the multiply-add peak (bench/linear.sh).
+#   prefill's matrix products against the multiply-add peak (bench/linear.sh)
+#   and decode's matrix-vector products against the bandwidth
+#   (bench/decode.sh).
 # Writes bench/results.json, bench/results.md and bench/decode.png.
 # usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
 #   env: RUNS (5), FORMATS ("bf16 int8 int4"), PROMPT (512), STEPS (128),
@@ -128,6 +130,8 @@ elif grep -q avx512f /proc/cpuinfo; then
 else
   echo "(no AVX-512 here: bench/linear.sh measures the AVX-512 kernels)" >"$work/linear.txt"
 fi
+# Decode's matrix-vector products against the read bandwidth (same run).
+[ "$summary_only" = 1 ] || "$root/bench/decode.sh" "$work" >"$work/decode.txt"
 
 text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
   awk 'END { print $1 }')
@@ -158,6 +162,10 @@ text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
   echo "## Prefill's matrix products against the multiply-add peak (bench/linear.sh)"
   echo
   cat "$work/linear.txt"
+  echo
+  echo "## Decode's matrix-vector products against the read bandwidth (bench/decode.sh)"
+  echo
+  cat "$work/decode.txt" 2>/dev/null || echo "(not measured: run without SUMMARY_ONLY)"
   echo
   echo "## Where a decode step goes (32 steps after 8 tokens, kernel timing build)"
   echo

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "g4k.h"
+#include "random_weights.h"
 
 #include <chrono>
 #include <cstdio>
@@ -95,35 +95,6 @@ double linearRate(const std::vector<uint8_t> &storage) {
     ++reps;
   } while (seconds(start) < 1.0);
   return double(T) * Out * In * reps / seconds(start);
-}
-
-/// Weights of |rows| x In in format W: random bytes with every scale a
-/// small normal number (int8 rows end in an f32 scale, int4 groups have
-/// f16 ones; bf16 values are kept small).
-template <int In, typename W> std::vector<uint8_t> randomWeights(int rows) {
-  size_t size = In * sizeof(g4k::bf16);
-  if constexpr (!std::is_same<W, g4k::bf16>::value)
-    size = g4k::row_bytes<In>(static_cast<const W *>(nullptr));
-  std::vector<uint8_t> bytes(size * rows);
-  std::mt19937 rng(2);
-  for (uint8_t &b : bytes)
-    b = uint8_t(rng());
-  for (int r = 0; r < rows; ++r) {
-    uint8_t *row = bytes.data() + r * size;
-    if constexpr (std::is_same<W, g4k::q8>::value) {
-      const float scale = 0.01f;
-      std::memcpy(row + In, &scale, sizeof(scale));
-    } else if constexpr (std::is_same<W, g4k::bf16>::value) {
-      for (int i = 0; i < In; ++i)
-        row[2 * i + 1] = uint8_t(0x3c + (row[2 * i + 1] & 1)); // ~1e-2
-    } else {
-      for (int g = 0; g < In / 32; ++g) {
-        const uint16_t half = 0x2000; // 2^-7
-        std::memcpy(row + In / 2 + 2 * g, &half, sizeof(half));
-      }
-    }
-  }
-  return bytes;
 }
 
 template <typename W>

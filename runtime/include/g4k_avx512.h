@@ -37,6 +37,11 @@ namespace avx512 {
 constexpr int kTokenTile = 4;
 /// Rows computed together: each token's chunk is loaded once for them.
 constexpr int kRowTile = 2;
+/// Int4 decode (one token) streams 4 rows at once: its 64 weight bytes per
+/// chunk carry twice int8's work, and with 2 rows the matrix-vector
+/// products read weights at ~60 % of the machine's bandwidth, with 4 at
+/// 70-77 % (E2B shapes of 1536 columns; bench/decode.sh).
+template <int T> constexpr int kQ4RowTile = T == 1 ? 4 : kRowTile;
 
 /// Weights are streamed from memory: asking for the bytes this far ahead
 /// of the ones in use keeps enough reads in flight for one core to pull
@@ -139,9 +144,15 @@ inline void q4_tile(const q4_activations<T, In, Group> &a, int t0,
       acc[r][k] = _mm512_setzero_ps();
   for (int c0 = 0; c0 < kChunks; c0 += kPerLoad) {
     __m512 loaded[R];
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
+      // The scales follow the row's nibbles: the chunks' prefetches stop
+      // short of them.
+      const uint8_t *scales =
+          rows + r * size + In / 2 + 2 * c0 * kGroupsPerChunk<Group>;
+      prefetch(scales);
       loaded[r] = q4_load_scales<In, Group>(rows + r * size,
                                             c0 * kGroupsPerChunk<Group>);
+    }
 #if defined(__clang__)
 #pragma clang loop unroll(full)
 #else
@@ -250,9 +261,9 @@ inline void q8_tile(const q8_activations<T, In> &a, int t0, const uint8_t *rows,
 }
 
 /// Rows [begin, end) of the matrix at |w| (|size| bytes per row) against
-/// all T tokens in tiles of kRowTile rows x kTokenTile tokens (smaller at
-/// the edges): y[t * Stride + o].
-template <int T, typename Tile>
+/// all T tokens in tiles of Rows rows x kTokenTile tokens (smaller at the
+/// edges): y[t * Stride + o].
+template <int T, int Rows, typename Tile>
 inline void rows_by_tiles(const uint8_t *w, size_t size, int64_t begin,
                           int64_t end, float *y, Tile tile) {
   auto tokens = [&](auto rows, int64_t o) {
@@ -265,9 +276,11 @@ inline void rows_by_tiles(const uint8_t *w, size_t size, int64_t begin,
            y + o);
   };
   int64_t o = begin;
-  for (; o + kRowTile <= end; o += kRowTile)
-    tokens(std::integral_constant<int, kRowTile>(), o);
-  for (; o < end; ++o)
+  for (; o + Rows <= end; o += Rows)
+    tokens(std::integral_constant<int, Rows>(), o);
+  // At most Rows - 1 left: the bound spares GCC's loop analysis an
+  // imagined overflow of o * size (-Waggressive-loop-optimizations).
+  for (int left = 0; left < Rows - 1 && o < end; ++left, ++o)
     tokens(std::integral_constant<int, 1>(), o);
 }
 
@@ -275,7 +288,7 @@ template <int T, int In, int Stride, int Group>
 inline void dot_rows(const q4_activations<T, In, Group> &a, const q4<Group> *w,
                      int64_t begin, int64_t end, float *y) {
   const size_t size = row_bytes<In>(w);
-  rows_by_tiles<T>(
+  rows_by_tiles<T, kQ4RowTile<T>>(
       bytes_of(w), size, begin, end, y,
       [&](auto r, auto k, int t0, const uint8_t *rows, float *out) {
         q4_tile<decltype(r)::value, decltype(k)::value, T, In, Group, Stride>(
@@ -287,7 +300,7 @@ template <int T, int In, int Stride>
 inline void dot_rows(const q8_activations<T, In> &a, const q8 *w, int64_t begin,
                      int64_t end, float *y) {
   const size_t size = row_bytes<In>(w);
-  rows_by_tiles<T>(
+  rows_by_tiles<T, kRowTile>(
       bytes_of(w), size, begin, end, y,
       [&](auto r, auto k, int t0, const uint8_t *rows, float *out) {
         q8_tile<decltype(r)::value, decltype(k)::value, T, In, Stride>(
