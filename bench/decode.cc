@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "random_weights.h"
+#include "bench.h"
 
 #include <chrono>
 #include <cstdio>
@@ -18,11 +18,6 @@
 namespace {
 
 constexpr size_t kStreamedBytes = size_t(1) << 30;
-
-double seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
-      .count();
-}
 
 /// Weight bytes read per second by linear<1, Out, In> on format W.
 template <int Out, int In, typename W> double readRate() {

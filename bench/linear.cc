@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "random_weights.h"
+#include "bench.h"
 
 #include <chrono>
 #include <cstdio>
@@ -18,11 +18,6 @@
 #include <vector>
 
 namespace {
-
-double seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
-      .count();
-}
 
 /// Multiply-adds per second of |body| (one call = |macs|) on |threads|
 /// threads at once, each running it |reps| times.

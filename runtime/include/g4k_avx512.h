@@ -106,14 +106,16 @@ template <int Group> constexpr int kGroupsPerChunk = 128 / Group;
 template <int Group> constexpr int kScaleChunks = 16 / kGroupsPerChunk<Group>;
 
 /// Up to 16 scales of |row| from group |first|: fewer at the row's end,
-/// where only the row's own bytes are read.
+/// where only the row's own bytes are read. The scales follow the row's
+/// nibbles, which the chunks' prefetches stop short of: they get their own.
 template <int In, int Group>
 inline __m512 q4_load_scales(const uint8_t *row, int first) {
   constexpr int kTotal = In / Group;
   const int count = kTotal - first < 16 ? kTotal - first : 16;
   const __mmask16 mask = __mmask16((1u << count) - 1);
-  return _mm512_cvtph_ps(
-      _mm256_maskz_loadu_epi16(mask, row + In / 2 + 2 * first));
+  const uint8_t *scales = row + In / 2 + 2 * first;
+  prefetch(scales);
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales));
 }
 
 /// The scales of chunk j of those loaded: lane l belongs to group
@@ -144,15 +146,9 @@ inline void q4_tile(const q4_activations<T, In, Group> &a, int t0,
       acc[r][k] = _mm512_setzero_ps();
   for (int c0 = 0; c0 < kChunks; c0 += kPerLoad) {
     __m512 loaded[R];
-    for (int r = 0; r < R; ++r) {
-      // The scales follow the row's nibbles: the chunks' prefetches stop
-      // short of them.
-      const uint8_t *scales =
-          rows + r * size + In / 2 + 2 * c0 * kGroupsPerChunk<Group>;
-      prefetch(scales);
+    for (int r = 0; r < R; ++r)
       loaded[r] = q4_load_scales<In, Group>(rows + r * size,
                                             c0 * kGroupsPerChunk<Group>);
-    }
 #if defined(__clang__)
 #pragma clang loop unroll(full)
 #else

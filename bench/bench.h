@@ -1,18 +1,26 @@
-//===- random_weights.h - random weight matrices for the benchmarks -------===//
+//===- bench.h - what the kernel benchmarks share -------------------------===//
 //
-// Part of g4c. Matrices in g4k.h's packed formats with random bytes and
-// well-formed scales, for bench/linear.cc and bench/decode.cc.
+// Part of g4c. For bench/linear.cc and bench/decode.cc: elapsed time, and
+// matrices in g4k.h's packed formats with random bytes and well-formed
+// scales.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef G4C_BENCH_RANDOM_WEIGHTS_H
-#define G4C_BENCH_RANDOM_WEIGHTS_H
+#ifndef G4C_BENCH_BENCH_H
+#define G4C_BENCH_BENCH_H
 
 #include "g4k.h"
 
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <vector>
+
+/// Seconds since |since|.
+inline double seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
 
 /// Weights of |rows| x In in format W: random bytes with every scale a
 /// small normal number (int8 rows end in an f32 scale, int4 groups have
@@ -44,4 +52,4 @@ inline std::vector<uint8_t> randomWeights(int rows) {
   return bytes;
 }
 
-#endif // G4C_BENCH_RANDOM_WEIGHTS_H
+#endif // G4C_BENCH_BENCH_H
