@@ -26,6 +26,22 @@
 #include <thread>
 #include <type_traits>
 
+// Kernels that a Halide kernel of the object backend (strict float: no
+// fused multiply-adds) must match bit for bit round as written:
+// G4K_NO_CONTRACT before the function for GCC, which decides per function
+// (the code inlined into it included); G4K_NO_CONTRACT_BODY first in the
+// body of it and of its callees for clang, which decides per expression.
+#if defined(__GNUC__) && !defined(__clang__)
+#define G4K_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define G4K_NO_CONTRACT
+#endif
+#if defined(__clang__)
+#define G4K_NO_CONTRACT_BODY _Pragma("clang fp contract(off)")
+#else
+#define G4K_NO_CONTRACT_BODY
+#endif
+
 namespace g4k {
 
 /// A bf16 weight as stored in the .g4w file.
@@ -235,14 +251,8 @@ inline float dot(const float *__restrict a, const W *__restrict b) {
 /// backend's Halide RMSNorm (strict float) sums the same way, so the two
 /// backends' norms agree bit for bit.
 template <int N>
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("fp-contract=off")))
-#endif
-inline float
-sum_squares(const float *__restrict x) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+G4K_NO_CONTRACT inline float sum_squares(const float *__restrict x) {
+  G4K_NO_CONTRACT_BODY
   float partial[kLanes] = {};
   constexpr int kBody = N / kLanes * kLanes;
   for (int i = 0; i < kBody; i += kLanes)
@@ -745,6 +755,7 @@ inline void rms_norm_no_scale(const float *x, float eps, float *y) {
 /// a few ulp. Plain arithmetic, so loops over it vectorise (std::exp and
 /// std::tanh are libm calls, one value at a time).
 inline float exp_approx(float x) {
+  G4K_NO_CONTRACT_BODY
   const float n = float(int(x * 1.44269504f + (x >= 0 ? 0.5f : -0.5f)));
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -781,16 +792,25 @@ inline float tanh_approx(float y) {
 /// 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as
 /// x / (1 + e^-2u) (the same value, without cancellation for x < 0).
 inline float gelu_tanh(float x) {
+  G4K_NO_CONTRACT_BODY
   const float kSqrt2OverPi = 0.7978845608028654f;
   const float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
   return x / (1.0f + exp_approx(clamp_exponent(-2 * u)));
 }
 
+/// out[i] = gelu_tanh(gate[i]) * up[i] for i in [begin, end), rounded as
+/// written: the object backend's Halide gated GELU computes the same values.
+G4K_NO_CONTRACT inline void gelu_gate_span(const float *gate, const float *up,
+                                           float *out, int64_t begin,
+                                           int64_t end) {
+  for (int64_t i = begin; i < end; ++i)
+    out[i] = gelu_tanh(gate[i]) * up[i];
+}
+
 /// out[i] = gelu_tanh(gate[i]) * up[i].
 template <int N>
 inline void gelu_gate(const float *gate, const float *up, float *out) {
-  for (int i = 0; i < N; ++i)
-    out[i] = gelu_tanh(gate[i]) * up[i];
+  gelu_gate_span(gate, up, out, 0, N);
 }
 
 /// Rotate-half RoPE of one head by the rotations (cos, sin) of its first
@@ -1099,9 +1119,8 @@ inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
   // Split by columns across the pool (decode has one long row).
   parallel_for(N, kElementGrain, [&](int64_t begin, int64_t end) {
     for (int t = 0; t < T; ++t)
-      for (int64_t i = begin; i < end; ++i)
-        out[t * N + i] =
-            gelu_tanh(gate[t * GateStride + i]) * up[t * UpStride + i];
+      gelu_gate_span(gate + t * GateStride, up + t * UpStride, out + t * N,
+                     begin, end);
   });
 }
 

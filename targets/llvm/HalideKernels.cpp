@@ -75,6 +75,46 @@ rmsNorm(const KernelCall &call,
   return kernel;
 }
 
+/// gelu_gate_rows<tokens, width, gate stride, up stride>(gate, up, out):
+/// g4c_gelu_gate.
+std::optional<HalideKernel>
+geluGate(const KernelCall &call,
+         llvm::function_ref<std::string(mlir::Value)> nameOf,
+         llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  for (const KernelArgument &argument : call.arguments)
+    if (argument.kind != Kind::Buffer ||
+        elementTypeOf(argument.buffer) != "float")
+      return std::nullopt;
+  const int64_t tokens = call.templateArguments[0];
+  const int64_t width = call.templateArguments[1];
+  const int64_t gateStride = call.templateArguments[2];
+  const int64_t upStride = call.templateArguments[3];
+  HalideKernel kernel;
+  kernel.generator = "g4c-gelu-gate.generator";
+  kernel.registeredName = "g4c_gelu_gate";
+  kernel.params = {llvm::formatv("tokens={0}", tokens).str(),
+                   llvm::formatv("width={0}", width).str(),
+                   llvm::formatv("gate_stride={0}", gateStride).str(),
+                   llvm::formatv("up_stride={0}", upStride).str()};
+  // g4k::gelu_gate_rows rounds as written (no fused multiply-adds).
+  kernel.targetFeatures = "strict_float";
+  kernel.declaration =
+      "extern \"C\" int @FUNCTION@(halide_buffer_t *gate, halide_buffer_t "
+      "*up, halide_buffer_t *out);";
+  // gate and up are flat: rows |stride| apart, the last one |width| long.
+  kernel.body = llvm::formatv(
+      "  G4K_PROFILE_KERNEL(\"gelu_gate_rows (halide)\");\n"
+      "  g4k::halide::view<1> gate({0}, g4k::halide::f32(), {{{3}});\n"
+      "  g4k::halide::view<1> up({1}, g4k::halide::f32(), {{{4}});\n"
+      "  g4k::halide::view<2> out({2}, g4k::halide::f32(), {{{5}, {6}});\n"
+      "  g4k::halide::check(@FUNCTION@(gate.get(), up.get(), out.get()), "
+      "\"@FUNCTION@\");\n",
+      nameOf(call.arguments[0].buffer), nameOf(call.arguments[1].buffer),
+      nameOf(call.arguments[2].buffer), (tokens - 1) * gateStride + width,
+      (tokens - 1) * upStride + width, width, tokens);
+  return kernel;
+}
+
 /// Where the generator executables are: $G4C_HALIDE_GENERATOR_DIR, else
 /// where this g4c's build put them.
 std::string generatorDirectory() {
@@ -159,6 +199,8 @@ halideKernelFor(const KernelCall &call,
                 llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
   if (call.kernel == "rms_norm" && call.arguments.size() == 4)
     return rmsNorm(call, nameOf, elementTypeOf);
+  if (call.kernel == "gelu_gate_rows" && call.arguments.size() == 3)
+    return geluGate(call, nameOf, elementTypeOf);
   return std::nullopt;
 }
 
