@@ -1129,11 +1129,14 @@ inline void gelu_gate_rows(const float *gate, const float *up, float *out) {
 /// (RMSNorm(context[t][l] * context_scale; norm) + table[row][First + l] *
 /// table_scale) * 2^-1/2, row = tokens[t] (0 beyond the table: multimodal
 /// placeholders read row 0).
+/// Rounded as written: the object backend's Halide kernel computes the same.
 template <int T, int L, int P, int TableRows, int TableLayers, int First,
           typename W, typename N>
-inline void ple_combine(const int32_t *tokens, const W *table,
-                        const float *context, const N *norm, float table_scale,
-                        float context_scale, float eps, float *out) {
+G4K_NO_CONTRACT inline void ple_combine(const int32_t *tokens, const W *table,
+                                        const float *context, const N *norm,
+                                        float table_scale, float context_scale,
+                                        float eps, float *out) {
+  G4K_NO_CONTRACT_BODY
   G4K_PROFILE_KERNEL("ple_combine");
   static_assert(First + L <= TableLayers, "layers beyond the table");
   const float combine = 0.70710678118654752f;

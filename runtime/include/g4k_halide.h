@@ -24,9 +24,10 @@ namespace halide {
 template <int Dims> class view {
 public:
   view(const void *data, halide_type_t type, const int (&extents)[Dims]) {
-    int stride = 1;
+    // 64-bit: a whole table's size (the last product) may pass 2^31.
+    int64_t stride = 1;
     for (int d = 0; d < Dims; ++d) {
-      dims_[d] = halide_dimension_t(0, extents[d], stride);
+      dims_[d] = halide_dimension_t(0, extents[d], int32_t(stride));
       stride *= extents[d];
     }
     buffer_.device = 0;
@@ -51,6 +52,9 @@ private:
 inline halide_type_t f32() { return halide_type_t(halide_type_float, 32); }
 /// bfloat16 values, read by the kernels as their bits.
 inline halide_type_t bf16_bits() { return halide_type_t(halide_type_uint, 16); }
+inline halide_type_t i32() { return halide_type_t(halide_type_int, 32); }
+/// Packed int8 / int4 rows, read by the kernels as bytes.
+inline halide_type_t bytes() { return halide_type_t(halide_type_uint, 8); }
 
 /// A kernel's status: shapes are compile-time constants, so a failure is a
 /// bug in the compiler, reported and fatal.

@@ -11,11 +11,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "G4kOrder.h"
+
 #include "Halide.h"
+
+#include <optional>
 
 namespace {
 
 using namespace Halide;
+using g4c::halide::bf16ToFloat;
+using g4c::halide::SumInG4kOrder;
 
 class RMSNormGenerator : public Generator<RMSNormGenerator> {
 public:
@@ -32,25 +38,17 @@ public:
 
   void generate() {
     Expr extent = width > 0 ? Expr(int(width)) : input.dim(0).extent();
-    Func scale("scale");
+    Func square("square"), scale("scale");
     square(i, row) = input(i, row) * input(i, row);
     if (bf16Weight)
-      scale(i) = reinterpret<float>(cast<uint32_t>(weight(i)) << 16);
+      scale(i) = bf16ToFloat(weight(i));
     else
       scale(i) = weight(i);
-    // The sum of squares in the C++ kernels' order (g4k::dot): 16 partial
-    // sums over whole blocks of 16, the tail summed alone, then the tail
-    // plus each partial sum in turn; so both backends round alike.
-    Expr body = extent / kLanes * kLanes;
-    RDom blocks(0, body / kLanes), tail(body, extent - body), lanes(0, kLanes);
-    partial(lane, row) = 0.0f;
-    partial(lane, row) += square(blocks * kLanes + lane, row);
-    tailSum(row) = 0.0f;
-    tailSum(row) += square(tail, row);
-    sumSquares(row) = tailSum(row);
-    sumSquares(row) += partial(lanes, row);
+    // The sum of squares in the C++ kernels' order, so both backends round
+    // alike.
+    sumSquares.emplace("sum_squares", square, extent, std::vector<Var>{row});
     inverseRms(row) =
-        1.0f / sqrt(sumSquares(row) / cast<float>(extent) + epsilon);
+        1.0f / sqrt(sumSquares->sum(row) / cast<float>(extent) + epsilon);
     output(i, row) = input(i, row) * inverseRms(row) * scale(i);
   }
 
@@ -81,17 +79,13 @@ public:
         {{0, width > 0 ? int(width) : 1536}, {0, rows > 0 ? int(rows) : 8}});
     output.vectorize(i, lanes, TailStrategy::GuardWithIf);
     inverseRms.compute_at(output, row);
-    sumSquares.compute_at(output, row);
-    tailSum.compute_at(output, row);
-    partial.compute_at(output, row).vectorize(lane);
-    partial.update().vectorize(lane);
+    sumSquares->computeAt(output, row);
   }
 
 private:
-  static constexpr int kLanes = 16; // g4k.h's kLanes
-  Var i{"i"}, row{"row"}, lane{"lane"};
-  Func square{"square"}, partial{"partial"}, tailSum{"tail_sum"},
-      sumSquares{"sum_squares"}, inverseRms{"inverse_rms"};
+  Var i{"i"}, row{"row"};
+  std::optional<SumInG4kOrder> sumSquares;
+  Func inverseRms{"inverse_rms"};
 };
 
 } // namespace

@@ -115,6 +115,101 @@ geluGate(const KernelCall &call,
   return kernel;
 }
 
+/// The table format a PLE table of C++ element type |type| has in the
+/// generator's terms, and its int4 group.
+std::optional<std::pair<weightfile::Format, int>>
+tableFormat(llvm::StringRef type) {
+  if (type == "float")
+    return std::make_pair(weightfile::Format::F32, 0);
+  if (type == "g4k::bf16")
+    return std::make_pair(weightfile::Format::BF16, 0);
+  if (type == "g4k::q8")
+    return std::make_pair(weightfile::Format::Int8, 0);
+  int group = 0;
+  if (type.consume_front("g4k::q4<") && type.consume_back(">") &&
+      !type.getAsInteger(10, group))
+    return std::make_pair(weightfile::Format::Int4, group);
+  return std::nullopt;
+}
+
+/// ple_combine<T, L, P, table rows, table layers, first>(tokens, table,
+/// context, norm, table scale, context scale, eps, out): g4c_ple_combine.
+std::optional<HalideKernel>
+pleCombine(const KernelCall &call,
+           llvm::function_ref<std::string(mlir::Value)> nameOf,
+           llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  const KernelArgument &table = call.arguments[1], &context = call.arguments[2],
+                       &norm = call.arguments[3], &out = call.arguments[7];
+  if (call.arguments[0].kind != Kind::Tokens || table.kind != Kind::Buffer ||
+      context.kind != Kind::Buffer || norm.kind != Kind::Buffer ||
+      out.kind != Kind::Buffer || elementTypeOf(context.buffer) != "float" ||
+      elementTypeOf(out.buffer) != "float")
+    return std::nullopt;
+  for (int literal : {4, 5, 6})
+    if (call.arguments[literal].kind != Kind::Literal)
+      return std::nullopt;
+  auto format = tableFormat(elementTypeOf(table.buffer));
+  std::string normType = elementTypeOf(norm.buffer);
+  std::optional<std::string> normDescriptor = halideType(normType);
+  if (!format || !normDescriptor)
+    return std::nullopt;
+  const int64_t tokens = call.templateArguments[0];
+  const int64_t layers = call.templateArguments[1];
+  const int64_t width = call.templateArguments[2];
+  const int64_t tableRows = call.templateArguments[3];
+  const int64_t tableLayers = call.templateArguments[4];
+  const int64_t first = call.templateArguments[5];
+  const uint64_t values = uint64_t(tableLayers * width);
+  static const char *const kFormatNames[] = {"f32", "bf16", "int8", "int4"};
+  const bool quantised = weightfile::isQuantised(format->first);
+  // A row in the table's elements: values, or bytes when quantised.
+  const uint64_t rowExtent =
+      quantised ? weightfile::rowBytes(format->first, values, format->second)
+                : values;
+  HalideKernel kernel;
+  kernel.generator = "g4c-ple-combine.generator";
+  kernel.registeredName = "g4c_ple_combine";
+  kernel.params = {
+      llvm::formatv("tokens={0}", tokens).str(),
+      llvm::formatv("layers={0}", layers).str(),
+      llvm::formatv("width={0}", width).str(),
+      llvm::formatv("table_rows={0}", tableRows).str(),
+      llvm::formatv("table_layers={0}", tableLayers).str(),
+      llvm::formatv("first={0}", first).str(),
+      llvm::formatv("table_format={0}",
+                    kFormatNames[static_cast<int>(format->first)])
+          .str(),
+      llvm::formatv("group={0}", format->second ? format->second : 32).str(),
+      normType == "float" ? "bf16_norm=false" : "bf16_norm=true"};
+  // Rounds as g4k::ple_combine; the E2B table passes 2^31 bytes at bf16.
+  kernel.targetFeatures = "strict_float-large_buffers";
+  kernel.declaration =
+      "extern \"C\" int @FUNCTION@(halide_buffer_t *tokens, halide_buffer_t "
+      "*table, halide_buffer_t *context, halide_buffer_t *norm, float "
+      "table_scale, float context_scale, float epsilon, halide_buffer_t "
+      "*out);";
+  const std::string tableDescriptor =
+      quantised ? "g4k::halide::bytes()"
+                : *halideType(elementTypeOf(table.buffer));
+  kernel.body = llvm::formatv(
+      "  G4K_PROFILE_KERNEL(\"ple_combine (halide)\");\n"
+      "  g4k::halide::view<1> ids(tokens, g4k::halide::i32(), {{{0}});\n"
+      "  g4k::halide::view<2> table({1}, {2}, {{{3}, {4}});\n"
+      "  g4k::halide::view<3> context({5}, g4k::halide::f32(), "
+      "{{{6}, {7}, {0}});\n"
+      "  g4k::halide::view<1> norm({8}, {9}, {{{6}});\n"
+      "  g4k::halide::view<3> out({10}, g4k::halide::f32(), "
+      "{{{6}, {7}, {0}});\n"
+      "  g4k::halide::check(@FUNCTION@(ids.get(), table.get(), "
+      "context.get(), norm.get(), {11}, {12}, {13}, out.get()), "
+      "\"@FUNCTION@\");\n",
+      tokens, nameOf(table.buffer), tableDescriptor, rowExtent, tableRows,
+      nameOf(context.buffer), width, layers, nameOf(norm.buffer),
+      *normDescriptor, nameOf(out.buffer), call.arguments[4].literal,
+      call.arguments[5].literal, call.arguments[6].literal);
+  return kernel;
+}
+
 /// Where the generator executables are: $G4C_HALIDE_GENERATOR_DIR, else
 /// where this g4c's build put them.
 std::string generatorDirectory() {
@@ -201,6 +296,8 @@ halideKernelFor(const KernelCall &call,
     return rmsNorm(call, nameOf, elementTypeOf);
   if (call.kernel == "gelu_gate_rows" && call.arguments.size() == 3)
     return geluGate(call, nameOf, elementTypeOf);
+  if (call.kernel == "ple_combine" && call.arguments.size() == 8)
+    return pleCombine(call, nameOf, elementTypeOf);
   return std::nullopt;
 }
 
