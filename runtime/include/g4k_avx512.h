@@ -326,6 +326,50 @@ struct chunk_activations_for<q4<Group>, T, In> {
 namespace g4k {
 namespace avx512 {
 
+//===----------------------------------------------------------------------===//
+// Elementwise kernels, 16 lanes at a time: g4k.h's scalar operations in the
+// same order (no fused multiply-adds), so they round as the scalar code and
+// the object backend's Halide kernels do. GCC does not vectorise the scalar
+// GELU: the exponent's clamp before a float-to-int conversion stops its
+// if-conversion.
+//===----------------------------------------------------------------------===//
+
+/// g4k::gelu_tanh(x) * up on 16 lanes (clamps by min / max: the same values
+/// as the scalar comparisons for every input but NaN, which stays NaN).
+G4K_NO_CONTRACT inline __m512 gelu_gate16(__m512 x, __m512 up) {
+  G4K_NO_CONTRACT_BODY
+  const __m512 cube = _mm512_mul_ps(
+      _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), x), x), x);
+  const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
+                                 _mm512_add_ps(x, cube));
+  // exp_approx(clamp_exponent(-2 * u)).
+  __m512 e = _mm512_mul_ps(_mm512_set1_ps(-2.0f), u);
+  e = _mm512_min_ps(_mm512_max_ps(e, _mm512_set1_ps(-87.0f)),
+                    _mm512_set1_ps(87.0f));
+  const __m512 half = _mm512_mask_blend_ps(
+      _mm512_cmp_ps_mask(e, _mm512_setzero_ps(), _CMP_GE_OQ),
+      _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.5f));
+  const __m512i n_int = _mm512_cvttps_epi32(
+      _mm512_add_ps(_mm512_mul_ps(e, _mm512_set1_ps(1.44269504f)), half));
+  const __m512 n = _mm512_cvtepi32_ps(n_int);
+  const __m512 r = _mm512_add_ps(
+      _mm512_sub_ps(e, _mm512_mul_ps(n, _mm512_set1_ps(0.693359375f))),
+      _mm512_mul_ps(n, _mm512_set1_ps(2.12194440e-4f)));
+  static constexpr float kPolynomial[] = {1.3981999507e-3f, 8.3334519073e-3f,
+                                          4.1665795894e-2f, 1.6666665459e-1f,
+                                          5.0000001201e-1f};
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  for (float c : kPolynomial)
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(c));
+  p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(p, r), r), r),
+                    _mm512_set1_ps(1.0f));
+  const __m512 power = _mm512_castsi512_ps(
+      _mm512_add_epi32(_mm512_castps_si512(p), _mm512_slli_epi32(n_int, 23)));
+  const __m512 gelu =
+      _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), power));
+  return _mm512_mul_ps(gelu, up);
+}
+
 /// The activation layout for weights W at In columns: tokens in lanes for
 /// many tokens, else chunks; void where neither applies (the portable
 /// kernels do).
