@@ -28,6 +28,8 @@ public:
   GeneratorParam<int> rows{"rows", 0};
   GeneratorParam<int> width{"width", 0};
   GeneratorParam<bool> bf16Weight{"bf16_weight", false};
+  /// Schedule: the scaling in vectors of this many natural widths.
+  GeneratorParam<int> vectors{"vectors", 1};
 
   Input<Buffer<float, 2>> input{"input"};  // [rows][width], width innermost
   Input<Buffer<void, 1>> weight{"weight"}; // [width], float32 or bf16 bits
@@ -77,7 +79,7 @@ public:
     epsilon.set_estimate(1e-6f);
     output.set_estimates(
         {{0, width > 0 ? int(width) : 1536}, {0, rows > 0 ? int(rows) : 8}});
-    output.vectorize(i, lanes, TailStrategy::GuardWithIf);
+    output.vectorize(i, lanes * int(vectors), TailStrategy::GuardWithIf);
     inverseRms.compute_at(output, row);
     sumSquares->computeAt(output, row);
   }

@@ -301,6 +301,16 @@ halideKernelFor(const KernelCall &call,
   return std::nullopt;
 }
 
+llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name) {
+  llvm::SmallString<256> path(generatorDirectory());
+  llvm::sys::path::append(path, name);
+  if (!llvm::sys::fs::can_execute(path))
+    return makeError("Halide generator " + path +
+                     " is missing (build g4c's generators, or set "
+                     "G4C_HALIDE_GENERATOR_DIR)");
+  return std::string(path);
+}
+
 llvm::Expected<std::vector<std::string>>
 generateHalideKernels(const std::vector<HalideRequest> &requests,
                       llvm::StringRef target, llvm::StringRef runtime,
@@ -308,16 +318,7 @@ generateHalideKernels(const std::vector<HalideRequest> &requests,
   std::vector<std::string> objects;
   if (requests.empty())
     return objects;
-  const std::string generators = generatorDirectory();
-  auto executable = [&](llvm::StringRef name) -> llvm::Expected<std::string> {
-    llvm::SmallString<256> path(generators);
-    llvm::sys::path::append(path, name);
-    if (!llvm::sys::fs::can_execute(path))
-      return makeError("Halide generator " + path +
-                       " is missing (build g4c's generators, or set "
-                       "G4C_HALIDE_GENERATOR_DIR)");
-    return std::string(path);
-  };
+  auto executable = halideGeneratorExecutable;
   auto objectPath = [&](llvm::StringRef name) {
     llvm::SmallString<256> path(directory);
     llvm::sys::path::append(path, name + ".o");

@@ -50,6 +50,10 @@ struct HalideRequest {
   std::vector<std::string> params;
 };
 
+/// The generator executable |name|: in $G4C_HALIDE_GENERATOR_DIR, else
+/// where this g4c's build put it; an error names the path if it is missing.
+llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name);
+
 /// Runs the generators of |requests| for Halide target |target| into
 /// |directory| (FUNCTION.o each), and once more for the shared Halide
 /// runtime (RUNTIME.o); returns the object files written, in order.

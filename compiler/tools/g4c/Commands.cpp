@@ -25,6 +25,7 @@ llvm::ArrayRef<DriverCommand> driverCommands() {
       {&referenceCommand, runReference},
       {&runCommand, runRun},
       {&tokenizeCommand, runTokenize},
+      {&tuneCommand, runTune},
   };
   return commands;
 }
@@ -33,7 +34,7 @@ llvm::ArrayRef<const llvm::cl::OptionCategory *> driverOptionCategories() {
   static const llvm::cl::OptionCategory *categories[] = {
       &compileCategory, &evalCategory,           &importCategory,
       &inspectCategory, &makeCheckpointCategory, &referenceCategory,
-      &runCategory,     &tokenizeCategory};
+      &runCategory,     &tokenizeCategory,       &tuneCategory};
   return categories;
 }
 

@@ -8,7 +8,10 @@
 #ifndef G4C_TOOLS_G4C_COMMANDS_H
 #define G4C_TOOLS_G4C_COMMANDS_H
 
+#include "compiler/tools/g4c/CompileModel.h"
+
 #include "llvm/ADT/ArrayRef.h"
+
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
@@ -45,9 +48,21 @@ int runReference();
 extern llvm::cl::SubCommand runCommand;
 extern llvm::cl::OptionCategory runCategory;
 int runRun();
+extern llvm::cl::SubCommand tuneCommand;
+extern llvm::cl::OptionCategory tuneCategory;
+int runTune();
 extern llvm::cl::SubCommand tokenizeCommand;
 extern llvm::cl::OptionCategory tokenizeCategory;
 int runTokenize();
+
+/// The settings that compile's options give (shared with tune, which
+/// takes the options that decide the kernels' shapes).
+llvm::Expected<CompileSettings> compileSettingsFromOptions();
+/// The checkpoint directory of compile / tune.
+llvm::StringRef checkpointOption();
+/// tune's -o FILE and --min-seconds.
+llvm::StringRef tuneOutputOption();
+double tuneMinSecondsOption();
 
 /// Comma-separated token ids, or an error naming --tokens.
 llvm::Expected<std::vector<int64_t>> parseTokenIds(llvm::StringRef text);

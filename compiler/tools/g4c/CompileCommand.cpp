@@ -10,6 +10,7 @@
 #include "compiler/Support/Error.h"
 #include "compiler/tools/g4c/Commands.h"
 #include "compiler/tools/g4c/CompileModel.h"
+#include "targets/llvm/HalideTuning.h"
 #include "targets/llvm/ObjectEmitter.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -26,12 +27,22 @@ cl::SubCommand
                    "weights, a tokenizer "
                    "table and the NAME-run / NAME-chat programs");
 cl::OptionCategory compileCategory("compile options");
+// tune takes compile's shape options: both subcommands are defined here,
+// before the options that name them (static initialisation runs in order
+// within a file, not across files).
+cl::SubCommand
+    tuneCommand("tune",
+                "Measure the Halide kernels' schedule parameters for a "
+                "checkpoint on this machine (for `g4c compile --backend obj "
+                "--tuning FILE`); takes compile's shape options");
+cl::OptionCategory tuneCategory("tune options");
 
 namespace {
 
 cl::opt<std::string> checkpointPath(cl::Positional, cl::Required,
                                     cl::desc("<checkpoint directory>"),
                                     cl::sub(compileCommand),
+                                    cl::sub(tuneCommand),
                                     cl::cat(compileCategory));
 cl::opt<std::string> outputDirectory("o", cl::Required,
                                      cl::desc("Output directory (must not "
@@ -43,16 +54,18 @@ cl::opt<std::string>
     weightFormat("weights", cl::init("bf16"),
                  cl::desc("Format of the weight matrices: f32, bf16, int8 "
                           "(a scale per row) or int4 (a scale per group)"),
-                 cl::sub(compileCommand), cl::cat(compileCategory));
+                 cl::sub(compileCommand), cl::sub(tuneCommand),
+                 cl::cat(compileCategory));
 cl::opt<uint32_t> groupSize("group-size", cl::init(32),
                             cl::desc("Columns per int4 scale: 32, 64 or 128"),
                             cl::value_desc("G"), cl::sub(compileCommand),
-                            cl::cat(compileCategory));
+                            cl::sub(tuneCommand), cl::cat(compileCategory));
 cl::opt<std::string>
     kvCache("kv-cache", cl::init("f32"),
             cl::desc("KV cache elements: f32, or int8 with a scale per head "
                      "per position"),
-            cl::sub(compileCommand), cl::cat(compileCategory));
+            cl::sub(compileCommand), cl::sub(tuneCommand),
+            cl::cat(compileCategory));
 cl::opt<bool> exactActivations(
     "exact-activations",
     cl::desc("Keep activations f32 in int8/int4 products instead of "
@@ -63,22 +76,24 @@ cl::opt<std::string> recipePath(
     "recipe",
     cl::desc("JSON rules giving tensors other formats by name pattern "
              "(docs/weights.md)"),
-    cl::value_desc("FILE"), cl::sub(compileCommand), cl::cat(compileCategory));
+    cl::value_desc("FILE"), cl::sub(compileCommand), cl::sub(tuneCommand),
+    cl::cat(compileCategory));
 cl::opt<int64_t>
     contextLength("context", cl::init(0),
                   cl::desc("Positions the KV caches hold (default: min(4096, "
                            "max_position_embeddings))"),
                   cl::value_desc("N"), cl::sub(compileCommand),
-                  cl::cat(compileCategory));
+                  cl::sub(tuneCommand), cl::cat(compileCategory));
 cl::opt<int64_t> prefillChunk("prefill-chunk", cl::init(8),
                               cl::desc("Tokens per prefill call (T)"),
                               cl::value_desc("T"), cl::sub(compileCommand),
-                              cl::cat(compileCategory));
+                              cl::sub(tuneCommand), cl::cat(compileCategory));
 cl::list<std::string> disabledPasses(
     "disable-pass",
     cl::desc("Switch off an optional pass of the pipeline (resolve-kv-sharing, "
              "fuse-per-layer-inputs, specialize-attention, fuse-projections)"),
-    cl::value_desc("NAME"), cl::sub(compileCommand), cl::cat(compileCategory));
+    cl::value_desc("NAME"), cl::sub(compileCommand), cl::sub(tuneCommand),
+    cl::cat(compileCategory));
 cl::opt<bool> linkWeights(
     "link-weights",
     cl::desc("Also write NAME_weights.cc: the weights as a const array linked "
@@ -96,7 +111,21 @@ cl::opt<std::string> target(
     cl::desc("With --backend obj: host (this CPU), x86-64-v3 (AVX2, FMA), "
              "x86-64-v4 (AVX-512), aarch64 (NEON, dotprod) or riscv64 "
              "(RV64GCV)"),
-    cl::sub(compileCommand), cl::cat(compileCategory));
+    cl::sub(compileCommand), cl::sub(tuneCommand), cl::cat(compileCategory));
+cl::opt<std::string> tuningPath(
+    "tuning",
+    cl::desc("With --backend obj: the Halide kernels' schedule parameters "
+             "from `g4c tune` (default: each generator's defaults)"),
+    cl::value_desc("FILE"), cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<std::string> tuneOutput("o", cl::Required,
+                                cl::desc("The tuning file to write"),
+                                cl::value_desc("FILE"), cl::sub(tuneCommand),
+                                cl::cat(tuneCategory));
+cl::opt<double> tuneMinSeconds(
+    "min-seconds", cl::init(0.1),
+    cl::desc("Benchmark time per schedule candidate (its best sample "
+             "counts)"),
+    cl::value_desc("S"), cl::sub(tuneCommand), cl::cat(tuneCategory));
 cl::opt<std::string> modelName("name", cl::init("model"),
                                cl::desc("C identifier naming the files and "
                                         "symbols"),
@@ -105,16 +134,16 @@ cl::opt<std::string> modelName("name", cl::init("model"),
 
 } // namespace
 
-int runCompile() {
+llvm::Expected<CompileSettings> compileSettingsFromOptions() {
   auto recipe = makeWeightRecipe(weightFormat, groupSize, recipePath);
   if (!recipe)
-    return reportError(recipe.takeError());
+    return recipe.takeError();
   CompileSettings settings;
   settings.name = modelName;
   settings.weights = std::move(*recipe);
   auto kvDType = parseKvCache(kvCache);
   if (!kvDType)
-    return reportError(kvDType.takeError());
+    return kvDType.takeError();
   settings.kvDType = *kvDType;
   settings.exactActivations = exactActivations;
   settings.contextLength = contextLength;
@@ -122,17 +151,39 @@ int runCompile() {
   settings.linkWeights = linkWeights;
   settings.disabledPasses = disabledPasses;
   if (backend != "cpp" && backend != "obj")
-    return reportError(
-        makeError("--backend must be cpp or obj, got '" + backend + "'"));
-  if (backend == "obj") {
+    return makeError("--backend must be cpp or obj, got '" + backend + "'");
+  if (backend == "obj" || tuneCommand) {
     auto parsed = parseObjectTarget(target);
     if (!parsed)
-      return reportError(parsed.takeError());
+      return parsed.takeError();
     settings.objectTarget = *parsed;
   } else if (target.getNumOccurrences()) {
-    return reportError(makeError("--target needs --backend obj (the C++ "
-                                 "backend's target is the C++ compiler's)"));
+    return makeError("--target needs --backend obj (the C++ backend's target "
+                     "is the C++ compiler's)");
   }
+  if (tuningPath.getNumOccurrences()) {
+    if (backend != "obj")
+      return makeError("--tuning needs --backend obj (it tunes the Halide "
+                       "kernels)");
+    auto tuning = readTuning(tuningPath);
+    if (!tuning)
+      return tuning.takeError();
+    if (tuning->target != target)
+      return makeError(tuningPath + ": measured for --target " +
+                       tuning->target + ", not " + target);
+    settings.tuning = std::move(*tuning);
+  }
+  return settings;
+}
+
+llvm::StringRef checkpointOption() { return checkpointPath; }
+llvm::StringRef tuneOutputOption() { return tuneOutput; }
+double tuneMinSecondsOption() { return tuneMinSeconds; }
+
+int runCompile() {
+  auto settings = compileSettingsFromOptions();
+  if (!settings)
+    return reportError(settings.takeError());
   auto checkpoint = Checkpoint::openValidated(checkpointPath);
   if (!checkpoint)
     return reportError(checkpoint.takeError());
@@ -143,7 +194,7 @@ int runCompile() {
         << checkpointPath << ": no tokenizer.json; the compiled model takes "
         << "token ids only\n";
   llvm::StringRef out = outputDirectory;
-  if (llvm::Error error = compileCheckpoint(**checkpoint, out, settings))
+  if (llvm::Error error = compileCheckpoint(**checkpoint, out, *settings))
     return reportError(std::move(error));
   llvm::outs() << "wrote " << out << " (build: cmake -S " << out << " -B "
                << out << "/build && cmake --build " << out << "/build)\n";

@@ -269,6 +269,14 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     auto kernels = lowerToLLVMDialect(*lowered, modelName, /*halide=*/true);
     if (failed(kernels))
       return makeError("the object backend failed: " + diagnostics);
+    if (settings.tuning) {
+      const size_t tuned = applyTuning(*settings.tuning, kernels->halide);
+      llvm::errs() << llvm::formatv(
+          "g4c: tuned schedules for {0} of {1} Halide kernels\n", tuned,
+          kernels->halide.size());
+    }
+    if (settings.halideRequests)
+      *settings.halideRequests = kernels->halide;
     auto halideObjects = generateHalideKernels(
         kernels->halide, settings.objectTarget->halideTarget,
         modelName + "_halide_runtime", directory, llvm::errs());

@@ -11,6 +11,7 @@
 #define G4C_TOOLS_G4C_COMPILEMODEL_H
 
 #include "compiler/Checkpoint/Checkpoint.h"
+#include "targets/llvm/HalideTuning.h"
 #include "targets/llvm/ObjectEmitter.h"
 #include "targets/weights/WeightRecipe.h"
 
@@ -37,6 +38,10 @@ struct CompileSettings {
   /// The object backend's target; unset: the C++ backend.
   std::optional<ObjectTarget> objectTarget;
   std::vector<std::string> disabledPasses;
+  /// The Halide kernels' schedule parameters (`g4c tune`); unset: defaults.
+  std::optional<HalideTuning> tuning;
+  /// If set, receives the Halide kernels the object backend generated.
+  std::vector<HalideRequest> *halideRequests = nullptr;
   /// Where the memory plan is reported (null: stdout).
   llvm::raw_ostream *report = nullptr;
 };
