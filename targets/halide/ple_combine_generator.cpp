@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "G4kOrder.h"
+#include "runtime/src/weight_file_format.h"
 
 #include "Halide.h"
 
@@ -30,14 +31,6 @@ using g4c::halide::bf16ToFloat;
 using g4c::halide::SumInG4kOrder;
 
 enum class TableFormat { F32, BF16, Int8, Int4 };
-
-/// Bytes per quantised table row of |values| (g4k::row_bytes).
-int paddedRowBytes(TableFormat format, int values, int group) {
-  const int bytes = format == TableFormat::Int8
-                        ? values + 4
-                        : values / 2 + values / group * 2;
-  return (bytes + 15) / 16 * 16;
-}
 
 class PleCombineGenerator : public Generator<PleCombineGenerator> {
 public:
@@ -103,10 +96,15 @@ public:
 
   void schedule() {
     const int values = int(tableLayers) * int(width);
+    // A row in the buffer's elements: values, or bytes when quantised.
     const int rowExtent =
         tableFormat == TableFormat::F32 || tableFormat == TableFormat::BF16
             ? values
-            : paddedRowBytes(tableFormat, values, group);
+            : int(g4c::weightfile::rowBytes(tableFormat == TableFormat::Int8
+                                                ? g4c::weightfile::Format::Int8
+                                                : g4c::weightfile::Format::Int4,
+                                            uint64_t(values),
+                                            uint64_t(int(group))));
     tokenIds.dim(0).set_bounds(0, tokens);
     table.dim(0).set_bounds(0, rowExtent).set_stride(1);
     table.dim(1).set_bounds(0, tableRows).set_stride(rowExtent);

@@ -219,18 +219,23 @@ std::string generatorDirectory() {
   return G4C_HALIDE_GENERATOR_DIR;
 }
 
-/// A generator run: its process and the file its output goes to.
+/// A program run (a generator, or for g4c tune a compiler or a benchmark):
+/// its process and the file its output goes to (a temporary one, removed
+/// when it is done, unless given).
 struct GeneratorRun {
   std::vector<std::string> arguments;
+  std::string what = "Halide generator"; ///< for messages
   llvm::sys::ProcessInfo process;
   llvm::SmallString<128> log;
+  bool keepLog = false;
 };
 
 /// Starts |run| (its first argument is the program).
 llvm::Error start(GeneratorRun &run) {
-  if (std::error_code error =
-          llvm::sys::fs::createTemporaryFile("g4c-halide", "log", run.log))
-    return makeError("cannot create a temporary file: " + error.message());
+  if (run.log.empty())
+    if (std::error_code error =
+            llvm::sys::fs::createTemporaryFile("g4c-halide", "log", run.log))
+      return makeError("cannot create a temporary file: " + error.message());
   llvm::SmallVector<llvm::StringRef> argv(run.arguments.begin(),
                                           run.arguments.end());
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, run.log.str(),
@@ -239,7 +244,7 @@ llvm::Error start(GeneratorRun &run) {
   run.process = llvm::sys::ExecuteNoWait(argv[0], argv, std::nullopt, redirects,
                                          0, &message);
   if (run.process.Pid == llvm::sys::ProcessInfo::InvalidPid)
-    return makeError("cannot run Halide generator " + argv[0] + ": " + message);
+    return makeError("cannot run " + run.what + " " + argv[0] + ": " + message);
   return llvm::Error::success();
 }
 
@@ -251,16 +256,16 @@ llvm::Error finish(GeneratorRun &run) {
   std::string output;
   if (auto text = llvm::MemoryBuffer::getFile(run.log))
     output = (*text)->getBuffer().str();
-  llvm::sys::fs::remove(run.log);
+  if (!run.keepLog)
+    llvm::sys::fs::remove(run.log);
   if (done.ReturnCode == 0)
     return llvm::Error::success();
   return makeError(
-      llvm::formatv("Halide generator {0} failed ({1}): {2}",
-                    llvm::join(run.arguments, " "),
-                    message.empty()
-                        ? "exit status " + std::to_string(done.ReturnCode)
-                        : message,
-                    output)
+      llvm::formatv(
+          "{0} {1} failed ({2}): {3}", run.what, llvm::join(run.arguments, " "),
+          message.empty() ? "exit status " + std::to_string(done.ReturnCode)
+                          : message,
+          output)
           .str());
 }
 
@@ -299,6 +304,14 @@ halideKernelFor(const KernelCall &call,
   if (call.kernel == "ple_combine" && call.arguments.size() == 8)
     return pleCombine(call, nameOf, elementTypeOf);
   return std::nullopt;
+}
+
+llvm::Error runProgram(llvm::ArrayRef<std::string> argv, llvm::StringRef log,
+                       llvm::StringRef what) {
+  GeneratorRun run{argv.vec(), what.str(), {}, log, /*keepLog=*/true};
+  if (llvm::Error error = start(run))
+    return error;
+  return finish(run);
 }
 
 llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name) {

@@ -14,6 +14,7 @@
 
 #include "targets/cpp/KernelCall.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -49,6 +50,11 @@ struct HalideRequest {
   std::string generator, registeredName, targetFeatures;
   std::vector<std::string> params;
 };
+
+/// Runs |argv| (the first is the program) to completion with its output in
+/// |log| (kept); an error names it as |what| and quotes the output.
+llvm::Error runProgram(llvm::ArrayRef<std::string> argv, llvm::StringRef log,
+                       llvm::StringRef what);
 
 /// The generator executable |name|: in $G4C_HALIDE_GENERATOR_DIR, else
 /// where this g4c's build put it; an error names the path if it is missing.

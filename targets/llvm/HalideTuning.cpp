@@ -33,25 +33,9 @@ llvm::Error fileError(llvm::StringRef path, const llvm::Twine &problem) {
   return makeError(path + ": " + problem);
 }
 
-/// Runs |argv| (the first is the program) with its output to |log|; an
-/// error quotes the log's tail.
+/// Runs a step of the measurement (see runProgram).
 llvm::Error run(llvm::ArrayRef<std::string> argv, llvm::StringRef log) {
-  llvm::SmallVector<llvm::StringRef> args(argv.begin(), argv.end());
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, log, log};
-  std::string message;
-  const int code = llvm::sys::ExecuteAndWait(args[0], args, std::nullopt,
-                                             redirects, 0, 0, &message);
-  if (code == 0)
-    return llvm::Error::success();
-  std::string tail;
-  if (auto text = llvm::MemoryBuffer::getFile(log))
-    tail = (*text)->getBuffer().take_back(2000).str();
-  return makeError(llvm::formatv("{0} failed ({1}): {2}", llvm::join(argv, " "),
-                                 message.empty()
-                                     ? "exit status " + std::to_string(code)
-                                     : message,
-                                 tail)
-                       .str());
+  return runProgram(argv, log, "g4c tune's step");
 }
 
 /// The C++ compiler that links the benchmark drivers: $CXX, else c++.
@@ -211,7 +195,7 @@ measureSchedules(const std::vector<HalideRequest> &requests,
   };
   const std::string log = path("step.log");
   const std::string include = "-I" G4C_HALIDE_INCLUDE_DIR;
-  progress << llvm::formatv("g4c: building Halide's benchmark driver\n");
+  progress << "g4c: building Halide's benchmark driver\n";
   if (llvm::Error error =
           run({*compiler, "-O2", "-std=c++17", "-DHALIDE_NO_PNG",
                "-DHALIDE_NO_JPEG", include, "-c", G4C_HALIDE_RUNGEN_MAIN, "-o",
