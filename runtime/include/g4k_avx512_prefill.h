@@ -259,15 +259,27 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
     store_lanes<R, T, Stride>(acc, v, (v0 + v) * 16, y);
 }
 
+} // namespace avx512
+} // namespace g4k
+
+#if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__linux__) &&    \
+    !defined(G4K_NO_AMX)
+#define G4K_AMX 1
+#include "g4k_amx.h"
+#endif
+
+namespace g4k {
+namespace avx512 {
+
 /// Rows computed together by the lane kernels, and vectors of 16 tokens.
 constexpr int kLaneRowTile = 4, kLaneVectorTile = 2;
 
-/// Rows [begin, end) of the matrix at |w| against all T tokens: y[t *
-/// Stride + o].
+/// Rows [begin, end) of the matrix at |w| against all T tokens with the
+/// VNNI lane tiles: y[t * Stride + o].
 template <int T, int In, int Stride, typename W>
-inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
-                                            lane_format<W>::kBias> &a,
-                     const W *w, int64_t begin, int64_t end, float *y) {
+inline void lane_rows(const lane_activations<T, In, lane_format<W>::kBlock,
+                                             lane_format<W>::kBias> &a,
+                      const W *w, int64_t begin, int64_t end, float *y) {
   constexpr int kVectors = (T + 15) / 16;
   const size_t size = row_bytes<In>(w);
   const uint8_t *rows = bytes_of(w) + size_t(begin) * size;
@@ -285,6 +297,25 @@ inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
   for (; o + kLaneRowTile <= end; o += kLaneRowTile)
     vectors(std::integral_constant<int, kLaneRowTile>(), o);
   with_rows<kLaneRowTile - 1>(end - o, [&](auto rows) { vectors(rows, o); });
+}
+
+/// Rows [begin, end) of the matrix at |w| against all T tokens: y[t *
+/// Stride + o]. Whole panels of 16 rows on the AMX tile unit where the
+/// process has it, the rest (or all) with the lane tiles: the same values.
+template <int T, int In, int Stride, typename W>
+inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
+                                            lane_format<W>::kBias> &a,
+                     const W *w, int64_t begin, int64_t end, float *y) {
+#ifdef G4K_AMX
+  if (amx::available()) {
+    const int64_t panels = (end - begin) / amx::kRows;
+    amx::dot_panels<W, T, In, Stride>(
+        a, bytes_of(w) + size_t(begin) * row_bytes<In>(w), row_bytes<In>(w),
+        panels, y + begin);
+    begin += panels * amx::kRows;
+  }
+#endif
+  lane_rows<T, In, Stride>(a, w, begin, end, y);
 }
 
 //===----------------------------------------------------------------------===//

@@ -177,7 +177,50 @@ TEST(QuantisedKernels, ManyTokens) {
   checkKernels<g4k::q4<32>, 20, 9, 256>(Format::Int4, 32);
   checkKernels<g4k::q4<64>, 33, 6, 256>(Format::Int4, 64);
   checkKernels<g4k::q4<128>, 64, 5, 384>(Format::Int4, 128);
+  // 16 rows and more: whole panels on AMX where there is AMX.
+  checkKernels<g4k::q8, 24, 35, 128>(Format::Int8, 0);
+  checkKernels<g4k::q4<32>, 40, 33, 256>(Format::Int4, 32);
 }
+
+#ifdef G4K_AMX
+/// The AMX panels (16 rows at a time) against the VNNI lane tiles on the
+/// same activations and rows: the same values, bit for bit. Out is not a
+/// multiple of 16, so the last rows take the lane tiles in dot_rows too.
+template <typename W, int T, int Out, int In>
+void checkAmxPanels(Format format, size_t group) {
+  using F = g4k::avx512::lane_format<W>;
+  std::vector<float> weights = randomValues(Out * In, 7, true);
+  std::vector<uint8_t> packed = packMatrix(format, group, weights, In);
+  const W *w = reinterpret_cast<const W *>(packed.data());
+  std::vector<float> x = randomValues(T * In, 8, false);
+  static g4k::avx512::lane_activations<T, In, F::kBlock, F::kBias> a;
+  g4k::avx512::quantize_activations(x.data(), a, 0, T);
+  std::vector<float> lanes(T * Out, -1), panels(T * Out, -2);
+  g4k::avx512::lane_rows<T, In, Out>(a, w, 0, Out, lanes.data());
+  g4k::avx512::dot_rows<T, In, Out>(a, w, 0, Out, panels.data());
+  for (int t = 0; t < T; ++t)
+    for (int o = 0; o < Out; ++o)
+      ASSERT_EQ(panels[t * Out + o], lanes[t * Out + o]) << t << "," << o;
+  // A part of the rows from an offset (one thread's share), in place.
+  std::vector<float> part(T * Out, -3);
+  g4k::avx512::dot_rows<T, In, Out>(a, w, 3, Out, part.data());
+  for (int t = 0; t < T; ++t)
+    for (int o = 0; o < Out; ++o)
+      ASSERT_EQ(part[t * Out + o], o < 3 ? -3.0f : lanes[t * Out + o])
+          << t << "," << o;
+}
+
+TEST(QuantisedKernels, AmxPanelsMatchTheLaneTiles) {
+  if (!g4k::avx512::amx::available())
+    GTEST_SKIP() << "no AMX-INT8 here (CPU, Linux permission or G4_AMX=0)";
+  checkAmxPanels<g4k::q8, 37, 40, 192>(Format::Int8, 0);
+  checkAmxPanels<g4k::q8, 16, 16, 64>(Format::Int8, 0);
+  checkAmxPanels<g4k::q4<32>, 20, 35, 256>(Format::Int4, 32);
+  checkAmxPanels<g4k::q4<32>, 64, 48, 640>(Format::Int4, 32); // 20 blocks
+  checkAmxPanels<g4k::q4<64>, 33, 34, 384>(Format::Int4, 64); // 6 blocks
+  checkAmxPanels<g4k::q4<128>, 50, 33, 384>(Format::Int4, 128);
+}
+#endif
 
 /// g4k::linear on f32 and bf16 weights against double sums: on AVX-512,
 /// 4 tokens and more take register tiles of rows x tokens (partial tiles
