@@ -247,6 +247,41 @@ inline float dot(const float *__restrict a, const W *__restrict b) {
   return sum;
 }
 
+/// sum_i a[i] * b[i] as dot's kLanes partial sums, then added pairwise
+/// (lanes i and i + 8, then i + 4, ...) instead of dot's kLanes dependent
+/// additions, whose latency was most of an attention score's time. GCC and
+/// clang get the partial sums as one vector (their vector extension: the
+/// loop vectoriser keeps dot's, but not this, in full-width registers);
+/// other compilers the same values from an array.
+template <int N>
+inline float dot_pairwise(const float *__restrict a,
+                          const float *__restrict b) {
+  constexpr int kBody = N / kLanes * kLanes;
+  float partial[kLanes] = {};
+#if defined(__GNUC__)
+  typedef float lanes __attribute__((vector_size(kLanes * sizeof(float))));
+  lanes sums = {};
+  for (int i = 0; i < kBody; i += kLanes) {
+    lanes x, y;
+    std::memcpy(&x, a + i, sizeof(x));
+    std::memcpy(&y, b + i, sizeof(y));
+    sums += x * y;
+  }
+  std::memcpy(partial, &sums, sizeof(sums));
+#else
+  for (int i = 0; i < kBody; i += kLanes)
+    for (int lane = 0; lane < kLanes; ++lane)
+      partial[lane] += a[i + lane] * b[i + lane];
+#endif
+  for (int width = kLanes / 2; width > 0; width /= 2)
+    for (int lane = 0; lane < width; ++lane)
+      partial[lane] += partial[lane + width];
+  float sum = partial[0];
+  for (int i = kBody; i < N; ++i)
+    sum += a[i] * b[i];
+  return sum;
+}
+
 /// sum_i x[i]^2 in dot's order, without fused multiply-adds: the object
 /// backend's Halide RMSNorm (strict float) sums the same way, so the two
 /// backends' norms agree bit for bit.
@@ -867,7 +902,7 @@ struct q8_kv {
 template <int HeadDim, int KvHeads>
 inline float key_dot(const f32_kv &cache, int64_t slot, int head,
                      const float *q) {
-  return dot<HeadDim>(q, cache.k + (slot * KvHeads + head) * HeadDim);
+  return dot_pairwise<HeadDim>(q, cache.k + (slot * KvHeads + head) * HeadDim);
 }
 template <int HeadDim, int KvHeads>
 inline float key_dot(const q8_kv &cache, int64_t slot, int head,
@@ -932,7 +967,7 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
       for (int g = 0; g < Heads; ++g) {
         const float *qh = q + g * HeadDim;
         const float score =
-            fresh_key ? dot<HeadDim>(qh, fresh_key)
+            fresh_key ? dot_pairwise<HeadDim>(qh, fresh_key)
                       : key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh);
         scores[g * block_room + n] = score;
         block_max[g] = score > block_max[g] ? score : block_max[g];

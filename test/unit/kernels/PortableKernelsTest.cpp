@@ -78,6 +78,40 @@ TEST(PortableKernels, LinearF32AndBf16) {
   expectClose(actual, expected);
 }
 
+// Attention's scores: 16 partial sums added pairwise, in exactly that
+// order (the vector-extension path and the plain one must agree), and close
+// to the exact product.
+TEST(PortableKernels, DotPairwiseOrder) {
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  for (int trial = 0; trial < 100; ++trial) {
+    float a[40], b[40];
+    for (int i = 0; i < 40; ++i) {
+      a[i] = uniform(rng);
+      b[i] = uniform(rng);
+    }
+    float partial[16] = {};
+    for (int i = 0; i < 32; ++i) {
+      const float product = a[i] * b[i]; // rounded: no fused multiply-add
+      partial[i % 16] = partial[i % 16] + product;
+    }
+    for (int width = 8; width > 0; width /= 2)
+      for (int lane = 0; lane < width; ++lane)
+        partial[lane] = partial[lane] + partial[lane + width];
+    float expected = partial[0];
+    double exact = 0;
+    for (int i = 0; i < 40; ++i) {
+      if (i >= 32) {
+        const float product = a[i] * b[i];
+        expected = expected + product;
+      }
+      exact += double(a[i]) * b[i];
+    }
+    ASSERT_EQ(g4k::dot_pairwise<40>(a, b), expected) << trial;
+    ASSERT_NEAR(g4k::dot_pairwise<40>(a, b), exact, 1e-5) << trial;
+  }
+}
+
 TEST(PortableKernels, RmsNormWithAndWithoutWeight) {
   constexpr int T = 2, N = 45;
   std::vector<float> x = randomValues(T * N, 3, 4.0f);
