@@ -111,8 +111,17 @@ int main() {
   const int threads = g4k::threads().threads();
 #if defined(__AVX512F__)
   const double int8Peak = peakInt8(threads), f32Peak = peakF32(threads);
-  std::printf("%d threads; 64 tokens; GMAC/s (multiply-adds per second)\n\n",
-              threads);
+#ifdef G4K_AMX
+  const bool amx = g4k::avx512::amx::available();
+#else
+  const bool amx = false;
+#endif
+  std::printf("%d threads; 64 tokens; GMAC/s (multiply-adds per second); "
+              "int8 / int4 products on %s\n\n",
+              threads,
+              amx ? "the AMX tile unit (the vpdpbusd peak is the VNNI "
+                    "kernels' reference)"
+                  : "VNNI");
   std::printf("| weights | 1536 -> 12288 | 12288 -> 1536 | peak | "
               "up / peak | down / peak |\n|---|---|---|---|---|---|\n");
   report<g4k::q4<32>>("int4 (group 32)", "vpdpbusd", int8Peak);
