@@ -83,6 +83,9 @@ template <typename W, int In> struct panel {
   using F = lane_format<W>;
   static constexpr int kScales = F::kBlockScales ? In / F::kBlock : 1;
   static constexpr int kStride = In + 64;
+  /// Columns of one tile product: the block, or 64 (the most a tile row
+  /// holds) for groups of 128.
+  static constexpr int kColumns = F::kBlock < 64 ? F::kBlock : 64;
   alignas(64) int8_t bytes[kRows][kStride];
   alignas(64) float scale[kScales][kRows];
 };
@@ -188,7 +191,7 @@ inline void panel_tokens(const lane_activations<T, In, lane_format<W>::kBlock,
                          const panel<W, In> &p, int v, float *y) {
   using F = lane_format<W>;
   constexpr int kBlock = F::kBlock, kBlocks = In / kBlock;
-  constexpr int kColumns = kBlock < 64 ? kBlock : 64;
+  constexpr int kColumns = panel<W, In>::kColumns;
   constexpr int kVectors = (T + 15) / 16;
   __m512 acc[kRows][1];
   for (int r = 0; r < kRows; ++r)
@@ -226,12 +229,10 @@ inline void dot_panels(const lane_activations<T, In, lane_format<W>::kBlock,
                                               lane_format<W>::kBias> &a,
                        const uint8_t *rows, size_t size, int64_t panels,
                        float *y) {
-  using F = lane_format<W>;
-  constexpr int kColumns = F::kBlock < 64 ? F::kBlock : 64;
   // One panel per shape and thread, in static storage (no allocation at
   // run time).
   static thread_local panel<W, In> p;
-  static constexpr tile_config<kColumns> config{};
+  static constexpr tile_config<panel<W, In>::kColumns> config{};
   _tile_loadconfig(&config);
   for (int64_t i = 0; i < panels; ++i) {
     fill_panel<W, In>(rows + size_t(i) * kRows * size, size, p);
