@@ -36,6 +36,15 @@
 #else
 #define G4K_NO_CONTRACT
 #endif
+// G4K_WIDE_VECTORS before a function whose vector-extension values are
+// whole vectors of kLanes floats: clang otherwise splits them in two where
+// the CPU prefers 256-bit vectors (x86-64 with AVX-512), and runs out of
+// registers.
+#if defined(__clang__)
+#define G4K_WIDE_VECTORS __attribute__((min_vector_width(512)))
+#else
+#define G4K_WIDE_VECTORS
+#endif
 #if defined(__clang__)
 #define G4K_NO_CONTRACT_BODY _Pragma("clang fp contract(off)")
 #else
@@ -254,8 +263,8 @@ inline float dot(const float *__restrict a, const W *__restrict b) {
 /// loop vectoriser keeps dot's, but not this, in full-width registers);
 /// other compilers the same values from an array.
 template <int N>
-inline float dot_pairwise(const float *__restrict a,
-                          const float *__restrict b) {
+G4K_WIDE_VECTORS inline float dot_pairwise(const float *__restrict a,
+                                           const float *__restrict b) {
   constexpr int kBody = N / kLanes * kLanes;
   float partial[kLanes] = {};
 #if defined(__GNUC__)
@@ -933,6 +942,147 @@ inline void value_axpy(const q8_kv &cache, int64_t slot, int head, float weight,
     out[i] += scaled * float(v[i]);
 }
 
+#if defined(__GNUC__)
+//===----------------------------------------------------------------------===//
+// Attention's inner loops on whole vectors (GCC / clang vector extension),
+// with the values of the scalar loops: dot_pairwise's partial sums and
+// pairwise order for the scores, the value rows' multiply-adds in position
+// order. Scores of several query heads and positions share each key and
+// query load, and their pairwise additions are done for 16 at once.
+//===----------------------------------------------------------------------===//
+
+typedef float lane_vector __attribute__((vector_size(kLanes * sizeof(float))));
+
+// Vectors go by reference: by value, their ABI would depend on the target
+// (GCC's -Wpsabi).
+G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const float *p) {
+  std::memcpy(&v, p, sizeof(v));
+}
+
+/// One step of the pairwise additions for two vectors of items of 2 * Width
+/// lanes each: the items of |x| then those of |y|, each item's lane l plus
+/// its lane l + Width (Width lanes per item after).
+template <int Width>
+G4K_WIDE_VECTORS inline void
+pairwise_step(const lane_vector &x, const lane_vector &y, lane_vector &out) {
+  lane_vector sum;
+  if constexpr (Width == 8)
+    sum = __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19,
+                                  20, 21, 22, 23) +
+          __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25,
+                                  26, 27, 28, 29, 30, 31);
+  else if constexpr (Width == 4)
+    sum = __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18,
+                                  19, 24, 25, 26, 27) +
+          __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22,
+                                  23, 28, 29, 30, 31);
+  else if constexpr (Width == 2)
+    sum = __builtin_shufflevector(x, y, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20,
+                                  21, 24, 25, 28, 29) +
+          __builtin_shufflevector(x, y, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22,
+                                  23, 26, 27, 30, 31);
+  else
+    sum = __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                  22, 24, 26, 28, 30) +
+          __builtin_shufflevector(x, y, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                                  23, 25, 27, 29, 31);
+  out = sum;
+}
+
+/// out[m] = the pairwise sum of sums[m]'s lanes (dot_pairwise's order) for
+/// M <= 16 vectors, M a power of two.
+template <int M>
+G4K_WIDE_VECTORS inline void pairwise_sums(lane_vector (&sums)[M], float *out) {
+  static_assert(M >= 1 && M <= kLanes && (M & (M - 1)) == 0, "M: 1 .. 16");
+  lane_vector step[M];
+  int count = M;
+  for (int m = 0; m < M; ++m)
+    step[m] = sums[m];
+  auto reduce = [&](auto width) {
+    constexpr int kWidth = decltype(width)::value;
+    // An odd vector out (only ever the last one left) pairs with itself.
+    for (int m = 0; m < (count + 1) / 2; ++m)
+      pairwise_step<kWidth>(
+          step[2 * m], step[2 * m + 1 < count ? 2 * m + 1 : 2 * m], step[m]);
+    count = (count + 1) / 2;
+  };
+  reduce(std::integral_constant<int, 8>());
+  reduce(std::integral_constant<int, 4>());
+  reduce(std::integral_constant<int, 2>());
+  reduce(std::integral_constant<int, 1>());
+  float lanes[kLanes];
+  std::memcpy(lanes, &step[0], sizeof(lanes));
+  for (int m = 0; m < M; ++m)
+    out[m] = lanes[m];
+}
+
+/// scores[g * stride + j] = q_g . key j (dot_pairwise) for Heads query
+/// heads (|q|: [Heads][HeadDim]) and P keys: each key and query vector is
+/// loaded once for all of them.
+template <int HeadDim, int Heads, int P>
+G4K_WIDE_VECTORS inline void key_scores(const float *__restrict q,
+                                        const float *const *keys, float *scores,
+                                        int64_t stride) {
+  lane_vector sums[P * Heads] = {};
+  for (int i = 0; i < HeadDim; i += kLanes) {
+    lane_vector k[P];
+    for (int j = 0; j < P; ++j)
+      load_lanes(k[j], keys[j] + i);
+    for (int g = 0; g < Heads; ++g) {
+      lane_vector x;
+      load_lanes(x, q + g * HeadDim + i);
+      for (int j = 0; j < P; ++j)
+        sums[j * Heads + g] += x * k[j];
+    }
+  }
+  float result[P * Heads];
+  pairwise_sums<P * Heads>(sums, result);
+  for (int j = 0; j < P; ++j)
+    for (int g = 0; g < Heads; ++g)
+      scores[g * stride + j] = result[j * Heads + g];
+}
+
+/// out[g] += weights[g * stride + n] * value row n, over n < count in order,
+/// for Heads query heads: 2 vectors of every head's output stay in registers
+/// while the rows go by.
+template <int HeadDim, int Heads, typename Row>
+G4K_WIDE_VECTORS inline void value_rows(const float *weights, int64_t stride,
+                                        int64_t count, Row row,
+                                        float *__restrict out) {
+  constexpr int kSlice = 2 * kLanes;
+  static_assert(HeadDim % kSlice == 0, "whole slices");
+  for (int i = 0; i < HeadDim; i += kSlice) {
+    lane_vector acc[Heads][2];
+    for (int g = 0; g < Heads; ++g)
+      for (int h = 0; h < 2; ++h)
+        load_lanes(acc[g][h], out + g * HeadDim + i + h * kLanes);
+    for (int64_t n = 0; n < count; ++n) {
+      const float *v = row(n) + i;
+      lane_vector v0, v1;
+      load_lanes(v0, v);
+      load_lanes(v1, v + kLanes);
+      for (int g = 0; g < Heads; ++g) {
+        const float w = weights[g * stride + n];
+        acc[g][0] += w * v0;
+        acc[g][1] += w * v1;
+      }
+    }
+    for (int g = 0; g < Heads; ++g)
+      std::memcpy(out + g * HeadDim + i, acc[g], sizeof(acc[g]));
+  }
+}
+
+/// Whether attend_heads takes the vector loops for this shape and cache.
+template <int HeadDim, int Heads, typename Cache>
+constexpr bool kVectorAttention = std::is_same<Cache, f32_kv>::value &&HeadDim %
+                                          (2 * kLanes) ==
+                                      0 &&
+                                  Heads <= 16 && 16 % Heads == 0;
+#else
+template <int HeadDim, int Heads, typename Cache>
+constexpr bool kVectorAttention = false;
+#endif
+
 /// Attention of query heads [h0, h0 + Heads) that read KV head |kv| (see
 /// attend): each position's K and V rows are read once for all of them.
 /// |room| >= Heads.
@@ -944,7 +1094,16 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
                          float *__restrict scores, int64_t room,
                          float *__restrict out) {
   constexpr int kRow = KvHeads * HeadDim;
+  constexpr bool kVector = kVectorAttention<HeadDim, Heads, Cache>;
   const int64_t block_room = room / Heads; // scores of head g at g * this
+  // K row of position p (f32 caches): fresh, or in the cache.
+  [[maybe_unused]] auto key_row = [&](int64_t p) -> const float * {
+    if constexpr (kVector)
+      return p < fresh_start
+                 ? cache.k + ((p % Slots) * KvHeads + kv) * HeadDim
+                 : fresh_keys + (p - fresh_start) * kRow + kv * HeadDim;
+    return nullptr;
+  };
   float max_score[Heads], total[Heads];
   for (int g = 0; g < Heads; ++g) {
     max_score[g] = -INFINITY;
@@ -958,7 +1117,26 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
     float block_max[Heads];
     for (int g = 0; g < Heads; ++g)
       block_max[g] = -INFINITY;
-    for (int64_t n = 0; n < count; ++n) {
+    if constexpr (kVector) {
+      constexpr int kPositions = kLanes / Heads; // one vector of scores
+      int64_t n = 0;
+      for (; n + kPositions <= count; n += kPositions) {
+        const float *keys[kPositions];
+        for (int j = 0; j < kPositions; ++j)
+          keys[j] = key_row(block + n + j);
+        key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, block_room);
+      }
+      for (; n < count; ++n) {
+        const float *key[1] = {key_row(block + n)};
+        key_scores<HeadDim, Heads, 1>(q, key, scores + n, block_room);
+      }
+      for (int g = 0; g < Heads; ++g)
+        for (n = 0; n < count; ++n) {
+          const float score = scores[g * block_room + n];
+          block_max[g] = score > block_max[g] ? score : block_max[g];
+        }
+    }
+    for (int64_t n = 0; !kVector && n < count; ++n) {
       const int64_t p = block + n;
       const float *fresh_key =
           p < fresh_start
@@ -981,7 +1159,24 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
           out[g * HeadDim + i] *= rescale;
         max_score[g] = block_max[g];
       }
-    for (int64_t n = 0; n < count; ++n) {
+    if constexpr (kVector) {
+      for (int g = 0; g < Heads; ++g)
+        for (int64_t n = 0; n < count; ++n) {
+          float &score = scores[g * block_room + n];
+          score = std::exp(score - max_score[g]); // now the weight
+          total[g] += score;
+        }
+      value_rows<HeadDim, Heads>(
+          scores, block_room, count,
+          [&](int64_t n) {
+            const int64_t p = block + n;
+            return p < fresh_start
+                       ? cache.v + ((p % Slots) * KvHeads + kv) * HeadDim
+                       : fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
+          },
+          out);
+    }
+    for (int64_t n = 0; !kVector && n < count; ++n) {
       const int64_t p = block + n;
       for (int g = 0; g < Heads; ++g) {
         const float weight =

@@ -251,6 +251,147 @@ TEST(PortableKernels, AttentionOverRingAndLinearCaches) {
   expectClose(actual, expected);
 }
 
+/// Attention of one query position over rows |keys| / |values| (one KV
+/// head, |heads| query heads of HeadDim), computed in double: the oracle of
+/// the vector attention tests below.
+std::vector<float> attentionInDouble(const std::vector<float> &q, int heads,
+                                     int headDim,
+                                     const std::vector<const float *> &keys,
+                                     const std::vector<const float *> &values) {
+  std::vector<float> out(heads * headDim);
+  for (int h = 0; h < heads; ++h) {
+    std::vector<double> scores;
+    double maximum = -INFINITY, total = 0;
+    for (const float *key : keys) {
+      double score = 0;
+      for (int i = 0; i < headDim; ++i)
+        score += double(q[h * headDim + i]) * key[i];
+      scores.push_back(score);
+      maximum = std::max(maximum, score);
+    }
+    std::vector<double> sum(headDim);
+    for (size_t n = 0; n < keys.size(); ++n) {
+      const double weight = std::exp(scores[n] - maximum);
+      total += weight;
+      for (int i = 0; i < headDim; ++i)
+        sum[i] += weight * values[n][i];
+    }
+    for (int i = 0; i < headDim; ++i)
+      out[h * headDim + i] = float(sum[i] / total);
+  }
+  return out;
+}
+
+#if defined(__GNUC__)
+/// key_scores gives dot_pairwise's scores bit for bit, each at
+/// scores[head * stride + key], for Heads query heads and P keys at once.
+template <int Heads, int P> void expectKeyScoresArePairwiseDots() {
+  constexpr int kHeadDim = 64, kStride = 19;
+  SCOPED_TRACE(::testing::Message() << Heads << " heads, " << P << " keys");
+  const std::vector<float> q = randomValues(Heads * kHeadDim, 7 * Heads + P);
+  const std::vector<float> keys = randomValues(P * kHeadDim, 11 * Heads + P);
+  const float *rows[P];
+  for (int j = 0; j < P; ++j) // not in memory order
+    rows[j] = keys.data() + (P - 1 - j) * kHeadDim;
+  std::vector<float> scores(Heads * kStride, -1.0f);
+  g4k::key_scores<kHeadDim, Heads, P>(q.data(), rows, scores.data(), kStride);
+  for (int g = 0; g < Heads; ++g)
+    for (int j = 0; j < kStride; ++j) {
+      if (j >= P) { // past the P keys: untouched
+        ASSERT_EQ(scores[g * kStride + j], -1.0f) << g << " " << j;
+        continue;
+      }
+      ASSERT_EQ(scores[g * kStride + j],
+                g4k::dot_pairwise<kHeadDim>(q.data() + g * kHeadDim, rows[j]))
+          << "head " << g << " key " << j;
+    }
+}
+
+TEST(PortableKernels, KeyScoresArePairwiseDots) {
+  expectKeyScoresArePairwiseDots<1, 16>();
+  expectKeyScoresArePairwiseDots<1, 1>();
+  expectKeyScoresArePairwiseDots<2, 8>();
+  expectKeyScoresArePairwiseDots<4, 4>();
+  expectKeyScoresArePairwiseDots<4, 1>();
+  expectKeyScoresArePairwiseDots<8, 2>();
+  expectKeyScoresArePairwiseDots<8, 1>();
+  expectKeyScoresArePairwiseDots<16, 1>();
+}
+
+TEST(PortableKernels, ValueRowsAddInPositionOrder) {
+  constexpr int kHeadDim = 64, kHeads = 8, kCount = 37, kStride = 40;
+  const std::vector<float> weights = randomValues(kHeads * kStride, 31);
+  const std::vector<float> rows = randomValues(kCount * kHeadDim, 32);
+  std::vector<float> actual = randomValues(kHeads * kHeadDim, 33);
+  std::vector<float> expected = actual;
+  // Row n lives at kCount - 1 - n: the kernel must follow |row|.
+  auto row = [&](int64_t n) {
+    return rows.data() + (kCount - 1 - n) * kHeadDim;
+  };
+  g4k::value_rows<kHeadDim, kHeads>(weights.data(), kStride, kCount, row,
+                                    actual.data());
+  for (int n = 0; n < kCount; ++n)
+    for (int g = 0; g < kHeads; ++g)
+      for (int i = 0; i < kHeadDim; ++i)
+        expected[g * kHeadDim + i] += weights[g * kStride + n] * row(n)[i];
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_EQ(actual[i], expected[i]) << "at " << i;
+}
+#endif
+
+// The vector loops of attend_heads (head dim a multiple of 32, f32 cache):
+// a group of 8 query heads over one KV head, 13 positions from a ring and
+// the current rows, in blocks of every size the scores' room allows
+// (positions left over after whole vectors of scores, running maximum), and
+// decode's split of the heads in halves across the pool.
+TEST(PortableKernels, VectorAttentionAgainstDouble) {
+  constexpr int kHeadDim = 64, kQHeads = 8, kKvHeads = 1, kSlots = 64;
+  const int64_t first = 20, last = 32, freshStart = 30;
+  const std::vector<float> q = randomValues(kQHeads * kHeadDim, 41, 0.5f);
+  const std::vector<float> keys = randomValues(kSlots * kHeadDim, 42, 0.5f);
+  const std::vector<float> values = randomValues(kSlots * kHeadDim, 43);
+  const std::vector<float> freshKeys = randomValues(3 * kHeadDim, 44, 0.5f);
+  const std::vector<float> freshValues = randomValues(3 * kHeadDim, 45);
+  std::vector<const float *> keyRows, valueRows;
+  for (int64_t p = first; p <= last; ++p) {
+    const bool fresh = p >= freshStart;
+    keyRows.push_back(fresh ? &freshKeys[(p - freshStart) * kHeadDim]
+                            : &keys[(p % kSlots) * kHeadDim]);
+    valueRows.push_back(fresh ? &freshValues[(p - freshStart) * kHeadDim]
+                              : &values[(p % kSlots) * kHeadDim]);
+  }
+  const std::vector<float> expected =
+      attentionInDouble(q, kQHeads, kHeadDim, keyRows, valueRows);
+  const g4k::f32_kv cache{keys.data(), values.data()};
+  std::vector<float> actual(expected.size());
+  // 8 heads together over 13, 5, 3 and 1 positions a block; then (room 7)
+  // each head alone, 7 positions a block.
+  for (int room : {8 * 13, 8 * 5, 8 * 3, 8, 7}) {
+    SCOPED_TRACE(::testing::Message() << "room " << room);
+    std::vector<float> scores(room);
+    g4k::attend<kHeadDim, kQHeads, kKvHeads, kSlots>(
+        q.data(), cache, freshKeys.data(), freshValues.data(), freshStart,
+        first, last, scores.data(), room, actual.data());
+    expectClose(actual, expected);
+  }
+  // One token (decode) at position 32 of a sliding window of 13: the cache
+  // holds every position (no fresh rows); the halves of the heads (4 each)
+  // go to the pool's threads, with room for 8 positions a block.
+  keyRows.clear();
+  valueRows.clear();
+  for (int64_t p = first; p <= last; ++p) {
+    keyRows.push_back(&keys[(p % kSlots) * kHeadDim]);
+    valueRows.push_back(&values[(p % kSlots) * kHeadDim]);
+  }
+  const std::vector<float> decodeExpected =
+      attentionInDouble(q, kQHeads, kHeadDim, keyRows, valueRows);
+  g4k::threads().start();
+  std::vector<float> scores(kSlots + 1);
+  g4k::attend_tokens<1, kHeadDim, kQHeads, kKvHeads, kSlots, 13>(
+      q.data(), cache, nullptr, nullptr, last, scores.data(), actual.data());
+  expectClose(actual, decodeExpected);
+}
+
 // int8 KV: kv_store_q8 keeps each head's row within half a step of its
 // absmax / 127 scale, and attention over the int8 cache is attention over
 // the values it stands for.
