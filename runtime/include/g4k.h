@@ -769,29 +769,36 @@ inline void fused_linear(const float *x, const W *w, Ys *...ys) {
   });
 }
 
+/// Rows per thread below which a norm (or RoPE) of T rows is not split.
+constexpr int64_t kNormRowGrain = 4;
+
 /// Each of T rows of N: y = x * (mean(x^2) + eps)^-1/2 * w (plain weight).
 template <int T, int N, typename W>
 inline void rms_norm(const float *x, const W *__restrict w, float eps,
                      float *y) {
   G4K_PROFILE_KERNEL("rms_norm");
-  for (int t = 0; t < T; ++t) {
-    const float *row = x + t * N;
-    float scale = 1.0f / std::sqrt(sum_squares<N>(row) / float(N) + eps);
-    for (int i = 0; i < N; ++i)
-      y[t * N + i] = row[i] * scale * widen(w[i]);
-  }
+  parallel_for(T, kNormRowGrain, [&](int64_t first, int64_t last) {
+    for (int64_t t = first; t < last; ++t) {
+      const float *row = x + t * N;
+      float scale = 1.0f / std::sqrt(sum_squares<N>(row) / float(N) + eps);
+      for (int i = 0; i < N; ++i)
+        y[t * N + i] = row[i] * scale * widen(w[i]);
+    }
+  });
 }
 
 /// rms_norm without a weight (Gemma 4's v_norm and router norm).
 template <int T, int N>
 inline void rms_norm_no_scale(const float *x, float eps, float *y) {
   G4K_PROFILE_KERNEL("rms_norm_no_scale");
-  for (int t = 0; t < T; ++t) {
-    const float *row = x + t * N;
-    float scale = 1.0f / std::sqrt(sum_squares<N>(row) / float(N) + eps);
-    for (int i = 0; i < N; ++i)
-      y[t * N + i] = row[i] * scale;
-  }
+  parallel_for(T, kNormRowGrain, [&](int64_t first, int64_t last) {
+    for (int64_t t = first; t < last; ++t) {
+      const float *row = x + t * N;
+      float scale = 1.0f / std::sqrt(sum_squares<N>(row) / float(N) + eps);
+      for (int i = 0; i < N; ++i)
+        y[t * N + i] = row[i] * scale;
+    }
+  });
 }
 
 /// e^x for x in [-87, 87]: Cephes' expf (x = n ln2 + r, |r| <= ln2/2,
@@ -892,8 +899,10 @@ inline void rope_rotations(const double *inverse_frequency, int64_t position,
 /// cap * tanh(x / cap) over N values in place.
 template <int N> inline void softcap(float *x, float cap) {
   G4K_PROFILE_KERNEL("softcap");
-  for (int i = 0; i < N; ++i)
-    x[i] = cap * tanh_approx(x[i] / cap);
+  parallel_for(N, kElementGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      x[i] = cap * tanh_approx(x[i] / cap);
+  });
 }
 
 /// A float KV cache: K and V rows [Slots][KvHeads * HeadDim].
@@ -1325,13 +1334,15 @@ template <int T, int Heads, int HeadDim, int Pairs>
 inline void rope_rows(float *x, const double *inverse_frequency,
                       int64_t start) {
   G4K_PROFILE_KERNEL("rope_rows");
-  for (int t = 0; t < T; ++t) {
-    float cos[Pairs > 0 ? Pairs : 1],
-        sin[Pairs > 0 ? Pairs : 1]; // once per position
-    rope_rotations<Pairs>(inverse_frequency, start + t, cos, sin);
-    for (int h = 0; h < Heads; ++h)
-      rope<HeadDim, Pairs>(x + (t * Heads + h) * HeadDim, cos, sin);
-  }
+  parallel_for(T, kNormRowGrain, [&](int64_t first, int64_t last) {
+    for (int64_t t = first; t < last; ++t) {
+      float cos[Pairs > 0 ? Pairs : 1],
+          sin[Pairs > 0 ? Pairs : 1]; // once per position
+      rope_rotations<Pairs>(inverse_frequency, start + t, cos, sin);
+      for (int h = 0; h < Heads; ++h)
+        rope<HeadDim, Pairs>(x + (t * Heads + h) * HeadDim, cos, sin);
+    }
+  });
 }
 
 /// theta^(-2j / head_dim) for j < Pairs (unspecialised attention only).
