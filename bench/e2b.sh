@@ -17,7 +17,8 @@
 #   (bench/decode.sh).
 # Writes bench/results.json, bench/results.md and bench/decode.png.
 # usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
-#   env: RUNS (5), FORMATS ("bf16 int8 int4"), PROMPT (512), STEPS (128),
+#   env: RUNS (5), FORMATS ("bf16 int8 int4 int4-g64"; int4-gN is int4 with
+#        N columns per scale, int4 itself has 32), PROMPT (512), STEPS (128),
 #        CHUNK (prefill tokens per call, 64), REUSE (1: keep earlier builds
 #        of the same format in WORK instead of compiling again),
 #        SUMMARY_ONLY (1: measure nothing, rewrite the results from WORK)
@@ -26,7 +27,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
 work=${2:-"$root/.deps/bench"}
 runs=${RUNS:-5}
-formats=${FORMATS:-"bf16 int8 int4"}
+formats=${FORMATS:-"bf16 int8 int4 int4-g64"}
 prompt=${PROMPT:-512}
 steps=${STEPS:-128}
 chunk=${CHUNK:-64}
@@ -67,8 +68,11 @@ for format in $formats; do
   if [ "${REUSE:-0}" != 1 ] || [ ! -x "$out/build/e2b-run" ]; then
     echo "bench: compiling e2b at $format"
     rm -rf "$out"
+    # int4-gN: int4 with N columns per scale (--group-size; int4 is 32).
+    weights=(--weights "${format%%-g*}")
+    [ "$format" = "${format#int4-g}" ] || weights+=(--group-size "${format#int4-g}")
     /usr/bin/time -f "%e %M" -o "$work/compile-$format.time" \
-      "$g4c" compile "$ckpt" -o "$out" --weights "$format" --name e2b \
+      "$g4c" compile "$ckpt" -o "$out" "${weights[@]}" --name e2b \
       --context "$context" --prefill-chunk "$chunk" >"$work/compile-$format.txt"
   fi
   # The generated project builds for this CPU (G4C_ARCH_FLAGS) with clang
