@@ -204,10 +204,10 @@ inline void scale_block(const lane_activations<T, In, lane_format<W>::kBlock,
 }
 
 /// y[t * Stride + r] = x[t] . row r for the 16 rows of |p| and the 16 tokens
-/// of vector |v|, in lane_tile's order of operations; |next| steps once per
-/// pair. Blocks go in pairs,
+/// of vector |v|, in lane_tile's order of operations. Blocks go in pairs,
 /// alternately through tiles 0-1 and 2-3, so that the tile unit computes one
-/// pair while the vector units scale the one before.
+/// pair while the vector units scale the one before; |next| steps once per
+/// pair.
 template <typename W, int T, int In, int Stride>
 inline void panel_tokens(const lane_activations<T, In, lane_format<W>::kBlock,
                                                 lane_format<W>::kBias> &a,
