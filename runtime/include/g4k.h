@@ -256,6 +256,17 @@ inline float dot(const float *__restrict a, const W *__restrict b) {
   return sum;
 }
 
+#if defined(__GNUC__)
+/// kLanes floats as one value of GCC's / clang's vector extension.
+typedef float lane_vector __attribute__((vector_size(kLanes * sizeof(float))));
+
+// Vectors go by reference: by value, their ABI would depend on the target
+// (GCC's -Wpsabi).
+G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const float *p) {
+  std::memcpy(&v, p, sizeof(v));
+}
+#endif
+
 /// sum_i a[i] * b[i] as dot's kLanes partial sums, then added pairwise
 /// (lanes i and i + 8, then i + 4, ...) instead of dot's kLanes dependent
 /// additions, whose latency was most of an attention score's time. GCC and
@@ -268,12 +279,11 @@ G4K_WIDE_VECTORS inline float dot_pairwise(const float *__restrict a,
   constexpr int kBody = N / kLanes * kLanes;
   float partial[kLanes] = {};
 #if defined(__GNUC__)
-  typedef float lanes __attribute__((vector_size(kLanes * sizeof(float))));
-  lanes sums = {};
+  lane_vector sums = {};
   for (int i = 0; i < kBody; i += kLanes) {
-    lanes x, y;
-    std::memcpy(&x, a + i, sizeof(x));
-    std::memcpy(&y, b + i, sizeof(y));
+    lane_vector x, y;
+    load_lanes(x, a + i);
+    load_lanes(y, b + i);
     sums += x * y;
   }
   std::memcpy(partial, &sums, sizeof(sums));
@@ -960,14 +970,6 @@ inline void value_axpy(const q8_kv &cache, int64_t slot, int head, float weight,
 // query load, and their pairwise additions are done for 16 at once.
 //===----------------------------------------------------------------------===//
 
-typedef float lane_vector __attribute__((vector_size(kLanes * sizeof(float))));
-
-// Vectors go by reference: by value, their ABI would depend on the target
-// (GCC's -Wpsabi).
-G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const float *p) {
-  std::memcpy(&v, p, sizeof(v));
-}
-
 /// One step of the pairwise additions for two vectors of items of 2 * Width
 /// lanes each: the items of |x| then those of |y|, each item's lane l plus
 /// its lane l + Width (Width lanes per item after).
@@ -1083,10 +1085,10 @@ G4K_WIDE_VECTORS inline void value_rows(const float *weights, int64_t stride,
 
 /// Whether attend_heads takes the vector loops for this shape and cache.
 template <int HeadDim, int Heads, typename Cache>
-constexpr bool kVectorAttention = std::is_same<Cache, f32_kv>::value &&HeadDim %
-                                          (2 * kLanes) ==
-                                      0 &&
-                                  Heads <= 16 && 16 % Heads == 0;
+constexpr bool
+    kVectorAttention = std::is_same<Cache, f32_kv>::value &&
+                       (HeadDim % (2 * kLanes) == 0) && Heads <= kLanes &&
+                       (kLanes % Heads == 0);
 #else
 template <int HeadDim, int Heads, typename Cache>
 constexpr bool kVectorAttention = false;
@@ -1105,13 +1107,11 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
   constexpr int kRow = KvHeads * HeadDim;
   constexpr bool kVector = kVectorAttention<HeadDim, Heads, Cache>;
   const int64_t block_room = room / Heads; // scores of head g at g * this
-  // K row of position p (f32 caches): fresh, or in the cache.
-  [[maybe_unused]] auto key_row = [&](int64_t p) -> const float * {
-    if constexpr (kVector)
-      return p < fresh_start
-                 ? cache.k + ((p % Slots) * KvHeads + kv) * HeadDim
-                 : fresh_keys + (p - fresh_start) * kRow + kv * HeadDim;
-    return nullptr;
+  // The K or V row of position p (f32 caches): fresh, or in the cache.
+  [[maybe_unused]] auto row_at = [&](const float *cached, const float *fresh,
+                                     int64_t p) {
+    return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
+                           : fresh + (p - fresh_start) * kRow + kv * HeadDim;
   };
   float max_score[Heads], total[Heads];
   for (int g = 0; g < Heads; ++g) {
@@ -1132,11 +1132,11 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
       for (; n + kPositions <= count; n += kPositions) {
         const float *keys[kPositions];
         for (int j = 0; j < kPositions; ++j)
-          keys[j] = key_row(block + n + j);
+          keys[j] = row_at(cache.k, fresh_keys, block + n + j);
         key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, block_room);
       }
       for (; n < count; ++n) {
-        const float *key[1] = {key_row(block + n)};
+        const float *key[1] = {row_at(cache.k, fresh_keys, block + n)};
         key_scores<HeadDim, Heads, 1>(q, key, scores + n, block_room);
       }
       for (int g = 0; g < Heads; ++g)
@@ -1177,12 +1177,7 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
         }
       value_rows<HeadDim, Heads>(
           scores, block_room, count,
-          [&](int64_t n) {
-            const int64_t p = block + n;
-            return p < fresh_start
-                       ? cache.v + ((p % Slots) * KvHeads + kv) * HeadDim
-                       : fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
-          },
+          [&](int64_t n) { return row_at(cache.v, fresh_values, block + n); },
           out);
     }
     for (int64_t n = 0; !kVector && n < count; ++n) {
