@@ -437,11 +437,16 @@ LogicalResult FunctionLowering::lower(Operation &op) {
     return success();
   }
   if (auto logits = dyn_cast<gemma::LogitsOp>(op)) {
+    Value input = buffer(logits.getInput());
     ArrayRef<int64_t> shape = shapeOf(logits.getInput());
-    Value normed = scratch(shape, "final_norm");
-    kernel::RMSNormOp::create(builder, loc, buffer(logits.getInput()),
-                              buffer(logits.getNorm()), normed,
-                              logits.getEpsilonAttr());
+    const int64_t rows = shapeOf(logits.getResult())[0];
+    // The last row alone: norm and LM head over that row only.
+    if (rows != shape[0])
+      input = reshape(input, {rows, shape[1]}, (shape[0] - rows) * shape[1] * 4,
+                      "_last");
+    Value normed = scratch({rows, shape[1]}, "final_norm");
+    kernel::RMSNormOp::create(builder, loc, input, buffer(logits.getNorm()),
+                              normed, logits.getEpsilonAttr());
     kernel::LinearOp::create(builder, loc, normed,
                              buffer(logits.getEmbedding()), out);
     if (logits.getSoftcap())

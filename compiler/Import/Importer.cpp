@@ -2,8 +2,9 @@
 //
 // Part of g4c. This file implements the importer: one `gemma.weight` per
 // checkpoint tensor the config implies (k/v of KV-shared layers included,
-// as checkpoints have them; passes drop them), then `prefill` and `decode`
-// written op by op from §2 of the architecture document.
+// as checkpoints have them; passes drop them), then `prefill`,
+// `prefill_last` and `decode` written op by op from §2 of the architecture
+// document.
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,7 +96,10 @@ private:
   /// Declares every expected weight; fails if one cannot be resolved.
   LogicalResult declareWeights(ModuleOp module);
   /// `name(tokens: tensor<T x i32>, start: index) -> tensor<T x V x f32>`.
-  void buildEntryPoint(ModuleOp module, llvm::StringRef name, int64_t T);
+  /// An entry point over |T| tokens returning the logits of all of them,
+  /// or of the last one only (|lastOnly|).
+  void buildEntryPoint(ModuleOp module, llvm::StringRef name, int64_t T,
+                       bool lastOnly = false);
   /// The decoder layer |facts| on residual |x|.
   /// What every layer's gemma.per_layer_inputs reads (E2B/E4B).
   struct PleInputs {
@@ -247,11 +251,11 @@ Value ModuleBuilder::buildLayer(const LayerFacts &facts, Value x, Value start,
 }
 
 void ModuleBuilder::buildEntryPoint(ModuleOp module, llvm::StringRef name,
-                                    int64_t T) {
+                                    int64_t T, bool lastOnly) {
   const TextConfig &t = config.text;
   auto f32 = builder.getF32Type();
   auto tokensType = RankedTensorType::get({T}, builder.getI32Type());
-  auto logitsType = RankedTensorType::get({T, t.vocabSize}, f32);
+  auto logitsType = RankedTensorType::get({lastOnly ? 1 : T, t.vocabSize}, f32);
   builder.setInsertionPointToEnd(module.getBody());
   auto function = func::FuncOp::create(
       builder, loc, name,
@@ -331,6 +335,9 @@ FailureOr<OwningOpRef<ModuleOp>> ModuleBuilder::build() {
   if (failed(declareWeights(*module)))
     return failure();
   buildEntryPoint(*module, "prefill", options.prefillChunk);
+  // What generation reads after a prompt: the LM head over one row.
+  buildEntryPoint(*module, "prefill_last", options.prefillChunk,
+                  /*lastOnly=*/true);
   buildEntryPoint(*module, "decode", 1);
   if (failed(verify(*module)))
     return failure();

@@ -2,8 +2,9 @@
 //
 // Part of g4c. Turns a Gemma 4 model (its config and the names, shapes and
 // dtypes of its weights; never their data) into a module of the `gemma`
-// dialect with two entry points: `prefill` over a chunk of T tokens and
-// `decode` of one token.
+// dialect with three entry points: `prefill` over a chunk of T tokens,
+// `prefill_last` (the same, with the last token's logits only) and `decode`
+// of one token.
 //
 //===----------------------------------------------------------------------===//
 

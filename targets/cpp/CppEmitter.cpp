@@ -224,27 +224,29 @@ g4_status start_session(g4_status status, void *arena,
 }
 )cpp";
 
-/// The object backend's forward pass, in NAME.o.
-constexpr const char *kObjectForwardPass = R"cpp(} // namespace
+/// The entry points every kernel-level module has, in the order emitted.
+constexpr const char *kEntryPoints[] = {"prefill", "prefill_last", "decode"};
 
-extern "C" void @NAME@_forward_prefill(const uint8_t *weights, uint8_t *arena,
+/// The object backend's forward pass: entry point |entry| of NAME.o.
+std::string objectForwardFunction(llvm::StringRef name, llvm::StringRef entry) {
+  // Emitted inside the source's anonymous namespace, as the C++ backend's
+  // own functions are.
+  return llvm::formatv(R"cpp(} // namespace
+
+extern "C" void {0}_forward_{1}(const uint8_t *weights, uint8_t *arena,
     const int32_t *tokens, int64_t start, float *logits);
-extern "C" void @NAME@_forward_decode(const uint8_t *weights, uint8_t *arena,
-    const int32_t *tokens, int64_t start, float *logits);
 
-namespace {
+namespace {{
 
-void forward_prefill(const uint8_t *weights, uint8_t *arena,
-                     const int32_t *tokens, int64_t start, float *logits) {
-  @NAME@_forward_prefill(weights, arena, tokens, start, logits);
+void forward_{1}(const uint8_t *weights, uint8_t *arena,
+                 const int32_t *tokens, int64_t start, float *logits) {{
+  {0}_forward_{1}(weights, arena, tokens, start, logits);
 }
 
-void forward_decode(const uint8_t *weights, uint8_t *arena,
-                    const int32_t *tokens, int64_t start, float *logits) {
-  @NAME@_forward_decode(weights, arena, tokens, start, logits);
+)cpp",
+                       name, entry)
+      .str();
 }
-
-)cpp";
 
 /// NAME_open_linked, for weights linked into the program.
 constexpr const char *kOpenLinked = R"cpp(
@@ -304,7 +306,7 @@ namespace {
 
 /// Runs |count| tokens: logits of every token into |out_logits|, or of
 /// the last one into |out_last|, or none (both null: the LM head is
-/// skipped; with |out_last| it runs for the final chunk only).
+/// skipped; with |out_last| it runs for the final token only).
 g4_status run_tokens(@NAME@_session *session, const int32_t *tokens,
                      int64_t count, float *out_logits, float *out_last,
                      g4_error *out_error) {
@@ -323,23 +325,28 @@ g4_status run_tokens(@NAME@_session *session, const int32_t *tokens,
   int64_t done = 0;
   // Whole chunks through `prefill`, the rest one token at a time.
   float *chunk_logits = reinterpret_cast<float *>(session->arena + kLogitsOffset);
+  auto last = [&](int64_t n) { return out_last && done + n == count; };
   auto wanted = [&](int64_t n) {
-    return out_logits || (out_last && done + n == count) ? chunk_logits
-                                                         : nullptr;
+    return out_logits || last(n) ? chunk_logits : nullptr;
   };
+  // `prefill_last` and `decode` write one row, `prefill` a row per token.
   auto deliver = [&](int64_t n) {
     if (out_logits)
       std::memcpy(out_logits + done * @UPPER@_VOCAB_SIZE, chunk_logits,
                   sizeof(float) * n * @UPPER@_VOCAB_SIZE);
-    else if (out_last && done + n == count)
-      std::memcpy(out_last, chunk_logits + (n - 1) * @UPPER@_VOCAB_SIZE,
-                  sizeof(float) * @UPPER@_VOCAB_SIZE);
+    else if (last(n))
+      std::memcpy(out_last, chunk_logits, sizeof(float) * @UPPER@_VOCAB_SIZE);
     session->position += n;
     done += n;
   };
   while (count - done >= @UPPER@_PREFILL_CHUNK) {
-    forward_prefill(weights, session->arena, tokens + done, session->position,
-                    wanted(@UPPER@_PREFILL_CHUNK));
+    // The final chunk of `out_last` runs the LM head over its last row.
+    if (!out_logits && last(@UPPER@_PREFILL_CHUNK))
+      forward_prefill_last(weights, session->arena, tokens + done,
+                           session->position, chunk_logits);
+    else
+      forward_prefill(weights, session->arena, tokens + done,
+                      session->position, wanted(@UPPER@_PREFILL_CHUNK));
     deliver(@UPPER@_PREFILL_CHUNK);
   }
   while (done < count) {
@@ -398,13 +405,16 @@ FailureOr<CppEmitResult> emitCpp(ModuleOp module, const PackedWeights &weights,
   auto plan = module->getAttrOfType<DictionaryAttr>("gemma.memory_plan");
   auto context = module->getAttrOfType<IntegerAttr>("gemma.context_length");
   auto chunk = module->getAttrOfType<IntegerAttr>("gemma.prefill_chunk");
-  auto prefill = module.lookupSymbol<func::FuncOp>("prefill");
-  auto decode = module.lookupSymbol<func::FuncOp>("decode");
-  if (!plan || !context || !chunk || !prefill || !decode ||
-      !prefill->hasAttr("g4k.entry") || !decode->hasAttr("g4k.entry") ||
+  auto isEntry = [&](const char *name) {
+    auto function = module.lookupSymbol<func::FuncOp>(name);
+    return function && function->hasAttr("g4k.entry");
+  };
+  if (!plan || !context || !chunk || !llvm::all_of(kEntryPoints, isEntry) ||
       !plan.getAs<IntegerAttr>("scratch_bytes"))
-    return module.emitError("expected a kernel-level module with prefill and "
-                            "decode (run g4c-pipeline first)");
+    return module.emitError("expected a kernel-level module with prefill, "
+                            "prefill_last and decode (run g4c-pipeline "
+                            "first)");
+  auto decode = module.lookupSymbol<func::FuncOp>("decode");
   ModuleLayout layout;
   for (const PackedTensor &tensor : weights.tensors)
     layout.weights[tensor.name] = &tensor;
@@ -412,13 +422,16 @@ FailureOr<CppEmitResult> emitCpp(ModuleOp module, const PackedWeights &weights,
 
   std::string functions;
   llvm::raw_string_ostream functionStream(functions);
-  if (options.objectKernels)
-    functionStream << instantiateTemplate(kObjectForwardPass, options.name);
-  else if (failed(FunctionEmitter(prefill, layout, functionStream)
-                      .emit("forward_prefill")) ||
-           failed(FunctionEmitter(decode, layout, functionStream)
-                      .emit("forward_decode")))
-    return failure();
+  for (const char *entry : kEntryPoints) {
+    if (options.objectKernels) {
+      functionStream << objectForwardFunction(options.name, entry);
+      continue;
+    }
+    auto function = module.lookupSymbol<func::FuncOp>(entry);
+    if (failed(FunctionEmitter(function, layout, functionStream)
+                   .emit(("forward_" + llvm::Twine(entry)).str())))
+      return failure();
+  }
 
   const std::string NAME = llvm::StringRef(options.name).upper();
   const int64_t vocab = shapeOf(decode.getArgument(4))[1];

@@ -43,9 +43,11 @@ std::string runnerSource(llvm::StringRef name) {
 //
 // {0}-run [--weights F.g4w] --tokens IDS [--steps N] [--prefill-chunk K]
 // (built with linked weights, it uses them unless --weights is given)
-//         [--dump-logits F.npy] [--report F.json] [--profile F.json]
+//         [--dump-logits F.npy | --dump-last-logits F.npy]
+//         [--report F.json] [--profile F.json]
 // Runs the token ids (K per prefill call), writes the logits at every input
-// position as float32 .npy [T, vocab], then prints N greedy tokens. The
+// position as float32 .npy [T, vocab] (or the last position's alone, [1,
+// vocab], computed as generation does), then prints N greedy tokens. The
 // report (JSON, "-": stderr) gives the prefill and decode times, the
 // process's memory and how much of the weights (and of each table read by
 // row gathers) is resident. The profile (a build with -DG4C_PROFILE=ON)
@@ -69,8 +71,8 @@ namespace {{
 int usage(const char *message) {{
   std::fprintf(stderr, "{0}-run: %s\n"
                "usage: {0}-run [--weights F.g4w] --tokens IDS [--steps N] "
-               "[--prefill-chunk K] [--dump-logits F.npy] [--report F.json] "
-               "[--profile F.json]\n",
+               "[--prefill-chunk K] [--dump-logits F.npy | "
+               "--dump-last-logits F.npy] [--report F.json] [--profile F.json]\n",
                message);
   return 2;
 }
@@ -210,7 +212,8 @@ int main(int argc, char **argv) {{
 #else
   const char *weights = {1}_DEFAULT_WEIGHTS;
 #endif
-  const char *dump = nullptr, *report = nullptr, *profile = nullptr;
+  const char *dump = nullptr, *dumpLast = nullptr, *report = nullptr,
+             *profile = nullptr;
   std::vector<int32_t> tokens;
   long steps = 0, chunk = 0;
   for (int i = 1; i < argc; ++i) {{
@@ -234,6 +237,8 @@ int main(int argc, char **argv) {{
         return usage("--prefill-chunk expects a count >= 1");
     } else if (flag == "--dump-logits")
       dump = value;
+    else if (flag == "--dump-last-logits")
+      dumpLast = value;
     else if (flag == "--report")
       report = value;
     else if (flag == "--profile") {{
@@ -246,6 +251,8 @@ int main(int argc, char **argv) {{
   }
   if (tokens.empty())
     return usage("--tokens is required");
+  if (dump && dumpLast)
+    return usage("--dump-logits and --dump-last-logits exclude each other");
   if (chunk == 0)
     chunk = long(tokens.size());
 
@@ -290,8 +297,9 @@ int main(int argc, char **argv) {{
                   : logits.data();
   }
   const double prefillSeconds = secondsSince(prefillStart);
-  if (dump && !writeNpy(dump, logits, count, {1}_VOCAB_SIZE)) {{
-    std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", dump);
+  if (const char *path = dump ? dump : dumpLast;
+      path && !writeNpy(path, logits, dump ? count : 1, {1}_VOCAB_SIZE)) {{
+    std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", path);
     return 1;
   }
 #ifdef G4K_PROFILE

@@ -1,8 +1,9 @@
 //===- NpyDiff.cpp - compare two float32 .npy files -----------------------===//
 //
-// Part of g4c. `g4c-npy-diff A.npy B.npy TOLERANCE` prints the shapes and
-// the largest absolute difference and exits 1 if the shapes differ or the
-// difference exceeds TOLERANCE (2 on unreadable input). The end-to-end tests
+// Part of g4c. `g4c-npy-diff [--last-row] A.npy B.npy TOLERANCE` prints the
+// shapes and the largest absolute difference and exits 1 if the shapes
+// differ or the difference exceeds TOLERANCE (2 on unreadable input). With
+// --last-row, A is one row, compared with B's last row. The end-to-end tests
 // compare compiled logits with the reference executor's through it.
 //
 //===----------------------------------------------------------------------===//
@@ -27,10 +28,12 @@ std::string shapeText(llvm::ArrayRef<int64_t> shape) {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    llvm::errs() << "usage: g4c-npy-diff A.npy B.npy TOLERANCE\n";
+  const bool lastRow = argc == 5 && llvm::StringRef(argv[1]) == "--last-row";
+  if (argc != 4 && !lastRow) {
+    llvm::errs() << "usage: g4c-npy-diff [--last-row] A.npy B.npy TOLERANCE\n";
     return 2;
   }
+  argv += lastRow;
   auto read = [](const char *path) -> std::optional<g4c::NpyArray> {
     auto array = g4c::readNpyFloat32(path);
     if (array)
@@ -44,6 +47,12 @@ int main(int argc, char **argv) {
   if (!a || !b)
     return 2;
   double tolerance = std::atof(argv[3]);
+  // B's last row alone, when A is one row as wide.
+  if (lastRow && a->shape.size() == 2 && a->shape[0] == 1 &&
+      b->shape.size() == 2 && b->shape[1] == a->shape[1] && b->shape[0] > 0) {
+    b->values.erase(b->values.begin(), b->values.end() - b->shape[1]);
+    b->shape[0] = 1;
+  }
   if (a->shape != b->shape) {
     llvm::outs() << "shapes differ: (" << shapeText(a->shape) << ") vs ("
                  << shapeText(b->shape) << ")\n";

@@ -3,7 +3,8 @@
 # generated project, run it, and compare with the reference executor.
 # usage: compile-and-compare.sh G4C NPY_DIFF WORK PRESET PREFILL_CHUNK
 #                               CHECKPOINT_DTYPE WEIGHTS TOLERANCE [COMPILE_FLAGS...]
-#   Logits at every input position must agree within TOLERANCE. When the
+#   Logits at every input position, and the last position's from
+#   NAME_prefill_last, must agree within TOLERANCE. When the
 #   packed weights hold exactly the checkpoint's values (same dtype, or
 #   bf16 -> f32) the 64-step greedy continuations must be identical too.
 #   With ROUNDTRIP=g4c-quantize-roundtrip in the environment, the reference
@@ -60,9 +61,10 @@ tokens=2,17,30,45,100,7,8,9,10,11,300,12,13,14,15,16,17,200,5,6
 "${run[@]}" "$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
   --steps 64 --dump-logits "$work/compiled.npy" >"$work/compiled.txt"
 # Without the dump only the last token's logits are computed
-# (NAME_prefill_last): the same greedy tokens.
+# (NAME_prefill_last; its `prefill_last` entry point when the prompt ends on
+# a whole chunk): the same greedy tokens, and that row matches below.
 "${run[@]}" "$work/out/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
-  --steps 64 >"$work/compiled-last.txt"
+  --steps 64 --dump-last-logits "$work/compiled-last.npy" >"$work/compiled-last.txt"
 diff "$work/compiled.txt" "$work/compiled-last.txt"
 reference_ckpt="$work/ckpt"
 if [ -n "${ROUNDTRIP:-}" ]; then
@@ -73,6 +75,7 @@ fi
 "$g4c" reference "$reference_ckpt" --tokens "$tokens" --greedy 64 \
   --dump-logits "$work/reference.npy" >"$work/reference.txt"
 "$npy_diff" "$work/compiled.npy" "$work/reference.npy" "$tolerance"
+"$npy_diff" --last-row "$work/compiled-last.npy" "$work/reference.npy" "$tolerance"
 if [ "$weights" = "$dtype" ] || [ "$weights" = f32 ] || [ -n "${ROUNDTRIP:-}" ]; then
   diff "$work/compiled.txt" "$work/reference.txt"
   echo "greedy 64 steps identical: $(cat "$work/compiled.txt")"

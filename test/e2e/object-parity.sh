@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The object backend against the C++ backend on one tiny preset and weight
 # format, on this machine (--target host): the same greedy tokens and
-# logits within 1e-5 at every position; and (at int4) the object backend's
+# logits within 1e-5 at every position and from NAME_prefill_last; and (at int4) the object backend's
 # artifacts are reproducible (a second compile gives byte-identical files).
 # usage: object-parity.sh G4C NPY_DIFF WORK PRESET WEIGHTS
 #   The Halide kernels round as the g4k.h ones do (same order of sums, no
@@ -26,11 +26,15 @@ for backend in cpp obj; do
   cmake --build "$work/$backend/build" -j2 --target tiny-run >/dev/null
   "$work/$backend/build/tiny-run" --tokens "$tokens" --prefill-chunk 3 \
     --steps 32 --dump-logits "$work/$backend.npy" >"$work/$backend.txt"
+  # 12 tokens end on a whole chunk: the `prefill_last` entry point.
+  "$work/$backend/build/tiny-run" --tokens "${tokens%,13}" --prefill-chunk 3 \
+    --dump-last-logits "$work/$backend-last.npy"
 done
 test -f "$work/obj/tiny.o"
 test ! -e "$work/obj/tiny.cc"
 diff "$work/cpp.txt" "$work/obj.txt"
 "$npy_diff" "$work/obj.npy" "$work/cpp.npy" 1e-5
+"$npy_diff" "$work/obj-last.npy" "$work/cpp-last.npy" 1e-5
 echo "greedy 32 steps identical: $(cat "$work/obj.txt")"
 
 compile obj "$work/again"

@@ -74,3 +74,29 @@ module attributes {gemma.context_length = 8 : i64} {
     return %x : tensor<2x8xf32>
   }
 }
+
+// -----
+
+// Logits of the last of three rows: the norm and the LM head read row 2 of
+// the embeddings (8 floats = 32 bytes a row, so 64 bytes in) and write one
+// row of logits.
+// CHECK-LABEL: func.func @prefill_last
+// CHECK-SAME: (%{{[^:]+}}: memref<?xi8>, %[[ARENA:[^:]+]]: memref<?xi8>, %{{[^:]+}}: memref<3xi32>, %{{.+}}: index, %[[LOGITS:.+]]: memref<1x16xf32>)
+// CHECK: %[[C64:.+]] = arith.constant 64 : index
+// CHECK: %[[E:.+]] = g4k.weight @e : memref<16x8xbf16>
+// CHECK: g4k.embed %{{.+}}, %[[E]] -> %{{.+}} {scale = 2.000000e+00 : f64} : memref<3xi32>, memref<16x8xbf16> -> memref<3x8xf32>
+// CHECK: %[[LAST:.+]] = memref.view %[[ARENA]][%[[C64]]][] {g4k.name = "embed_{{[0-9]+}}_last"} : memref<?xi8> to memref<1x8xf32>
+// CHECK: g4k.rms_norm %[[LAST]] weight(%{{.+}} : memref<8xbf16>) -> %[[N:[^ ]+]] {epsilon = {{.+}}} : memref<1x8xf32> -> memref<1x8xf32>
+// CHECK: g4k.linear %[[N]], %[[E]] -> %[[LOGITS]] : memref<1x8xf32>, memref<16x8xbf16> -> memref<1x16xf32>
+// CHECK-NEXT: return
+module attributes {gemma.context_length = 8 : i64, gemma.prefill_chunk = 3 : i64} {
+  gemma.weight @e : tensor<16x8xbf16> = "e" in "m.safetensors"
+  gemma.weight @n8 : tensor<8xbf16> = "n8" in "m.safetensors"
+  func.func @prefill_last(%tokens: tensor<3xi32>, %s: index) -> tensor<1x16xf32> {
+    %e = gemma.weight_ref @e : tensor<16x8xbf16>
+    %h0 = gemma.embed %tokens table(%e : tensor<16x8xbf16>) {scale = 2.0 : f64} : tensor<3xi32> -> tensor<3x8xf32>
+    %n8 = gemma.weight_ref @n8 : tensor<8xbf16>
+    %z = gemma.logits %h0 norm(%n8 : tensor<8xbf16>) embedding(%e : tensor<16x8xbf16>) : tensor<3x8xf32> -> tensor<1x16xf32>
+    return %z : tensor<1x16xf32>
+  }
+}

@@ -238,8 +238,17 @@ func.func @negative_layer_scale_shape(%x: tensor<3x8xf32>, %s: tensor<8xbf16>) {
 // -----
 
 func.func @negative_logits_vocab(%x: tensor<3x8xf32>, %n: tensor<8xbf16>, %E: tensor<32x8xbf16>) {
-  // expected-error @+1 {{expected result of shape [3, 32], got [3, 16]}}
+  // expected-error @+1 {{expected a [3 or 1, 32] result, got [3, 16]}}
   %z = gemma.logits %x norm(%n : tensor<8xbf16>) embedding(%E : tensor<32x8xbf16>) : tensor<3x8xf32> -> tensor<3x16xf32>
+  return
+}
+
+// -----
+
+// One row (the last) or every row; nothing in between.
+func.func @negative_logits_rows(%x: tensor<3x8xf32>, %n: tensor<8xbf16>, %E: tensor<32x8xbf16>) {
+  // expected-error @+1 {{expected a [3 or 1, 32] result, got [2, 32]}}
+  %z = gemma.logits %x norm(%n : tensor<8xbf16>) embedding(%E : tensor<32x8xbf16>) : tensor<3x8xf32> -> tensor<2x32xf32>
   return
 }
 

@@ -93,6 +93,8 @@ module {
     %x = gemma.layer_scale %i scalar(%s : tensor<1xbf16>) : tensor<3x8xf32>
     // CHECK: gemma.logits {{.+}} {softcap = 3.000000e+01 : f64} : tensor<3x8xf32> -> tensor<3x32xf32>
     %z = gemma.logits %x norm(%n : tensor<8xbf16>) embedding(%E : tensor<32x8xbf16>) {softcap = 30.0 : f64} : tensor<3x8xf32> -> tensor<3x32xf32>
+    // CHECK: gemma.logits {{.+}} : tensor<3x8xf32> -> tensor<1x32xf32>
+    %last = gemma.logits %x norm(%n : tensor<8xbf16>) embedding(%E : tensor<32x8xbf16>) : tensor<3x8xf32> -> tensor<1x32xf32>
     return %z : tensor<3x32xf32>
   }
 }

@@ -421,9 +421,15 @@ LogicalResult LogitsOp::verify() {
   if (embedding.size() != 2 || embedding[1] != x[1])
     return emitOpError("expected a [vocab, ")
            << x[1] << "] embedding, got " << formatShape(embedding);
-  if (failed(expectShape(*this, "norm", getNorm(), {x[1]})) ||
-      failed(expectShape(*this, "result", getResult(), {x[0], embedding[0]})))
+  if (failed(expectShape(*this, "norm", getNorm(), {x[1]})))
     return failure();
+  // Every row's logits, or the last row's alone.
+  ArrayRef<int64_t> result = shapeOf(getResult());
+  if (result.size() != 2 || (result[0] != x[0] && result[0] != 1) ||
+      result[1] != embedding[0])
+    return emitOpError("expected a [")
+           << x[0] << " or 1, " << embedding[0] << "] result, got "
+           << formatShape(result);
   if (getSoftcap() && !(getSoftcap()->convertToDouble() > 0))
     return emitOpError("expected softcap > 0, got ")
            << getSoftcap()->convertToDouble();

@@ -461,6 +461,8 @@ def Gemma_LogitsOp : Gemma_Op<"logits", [Pure]> {
   let description = [{
     §2.9: `softcap * tanh((RMSNorm(x; norm) @ embedding^T) / softcap)`, the
     LM head being the unscaled embedding table. Without `softcap`, no cap.
+    A one-row result over a longer input holds the last row's logits only
+    (what generation reads after a prompt), and the other rows cost nothing.
 
     ```mlir
     %z = gemma.logits %x norm(%n : tensor<64xbf16>) embedding(%E : tensor<512x64xbf16>)
