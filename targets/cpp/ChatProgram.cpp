@@ -167,9 +167,9 @@ struct Chat {
     }
     g4_error error;
     double start = seconds();
-    if (@NAME@_prefill(&session, ids.data(), int64_t(ids.size()) - 1, nullptr,
-                       &error) ||
-        @NAME@_decode(&session, ids.back(), logits.data(), &error))
+    // The LM head runs for the prompt's last token only.
+    if (@NAME@_prefill_last(&session, ids.data(), int64_t(ids.size()),
+                            logits.data(), &error))
       return fail("%s", error.message), false;
     double prefilled = seconds();
     recent.insert(recent.end(), ids.begin(), ids.end());
