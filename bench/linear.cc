@@ -75,6 +75,60 @@ double peakF32(int threads) {
 }
 #endif
 
+#ifdef G4K_AMX
+/// What one 32-column block costs the tile unit, in ns on one thread: a
+/// tdpbssd into four independent sum tiles (the unit's throughput), and a
+/// block's whole round trip as the int8 / int4 kernels make it (zero the
+/// sums, load both operands, tdpbssd, store the 16 x 16 sums, convert and
+/// add them to 16 accumulators), one after another.
+struct TileCosts {
+  double product, roundTrip;
+};
+
+TileCosts tileCosts() {
+  namespace amx = g4k::avx512::amx;
+  static constexpr amx::tile_config<32> config{};
+  alignas(64) static int8_t weights[32][1024], tokens[32][1024];
+  alignas(64) static int32_t sums[16][16];
+  _tile_loadconfig(&config);
+  constexpr long kProducts = 20000000, kTrips = 2000000;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, weights[0], 64);
+  _tile_loadd(6, tokens[0], 64);
+  auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < kProducts; ++i) {
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 6);
+    _tile_dpbssd(2, 4, 6);
+    _tile_dpbssd(3, 4, 6);
+  }
+  const double product = seconds(start) / (4.0 * kProducts);
+  __m512 acc[16];
+  for (__m512 &a : acc)
+    a = _mm512_setzero_ps();
+  start = std::chrono::steady_clock::now();
+  for (long i = 0; i < kTrips; ++i) {
+    _tile_zero(0);
+    _tile_loadd(4, weights[i % 32], 64);
+    _tile_loadd(6, tokens[i % 32], 64);
+    _tile_dpbssd(0, 4, 6);
+    _tile_stored(0, sums, 64);
+    for (int r = 0; r < 16; ++r)
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[r])),
+                               _mm512_set1_ps(1e-9f), acc[r]);
+  }
+  const double roundTrip = seconds(start) / kTrips;
+  _tile_release();
+  static volatile float sink;
+  for (__m512 &a : acc)
+    sink = _mm512_reduce_add_ps(a);
+  return {product * 1e9, roundTrip * 1e9};
+}
+#endif
+
 template <int T, int Out, int In, typename W>
 double linearRate(const std::vector<uint8_t> &storage) {
   std::mt19937 rng(1);
@@ -92,8 +146,9 @@ double linearRate(const std::vector<uint8_t> &storage) {
   return double(T) * Out * In * reps / seconds(start);
 }
 
+/// Prints format's row of the table; returns its rate for 1536 -> 12288.
 template <typename W>
-void report(const char *format, const char *peakName, double peak) {
+double report(const char *format, const char *peakName, double peak) {
   constexpr int kT = 64, kHidden = 1536, kMlp = 12288;
   const double up =
       linearRate<kT, kMlp, kHidden, W>(randomWeights<kHidden, W>(kMlp));
@@ -102,6 +157,7 @@ void report(const char *format, const char *peakName, double peak) {
   std::printf("| %s | %.1f | %.1f | %s %.1f | %.1f %% | %.1f %% |\n", format,
               up / 1e9, down / 1e9, peakName, peak / 1e9, 100 * up / peak,
               100 * down / peak);
+  return up;
 }
 
 } // namespace
@@ -124,9 +180,24 @@ int main() {
                   : "VNNI");
   std::printf("| weights | 1536 -> 12288 | 12288 -> 1536 | peak | "
               "up / peak | down / peak |\n|---|---|---|---|---|---|\n");
-  report<g4k::q4<32>>("int4 (group 32)", "vpdpbusd", int8Peak);
+  const double int4Up =
+      report<g4k::q4<32>>("int4 (group 32)", "vpdpbusd", int8Peak);
   report<g4k::q8>("int8", "vpdpbusd", int8Peak);
   report<g4k::bf16>("bf16", "vfmadd231ps", f32Peak);
+#ifdef G4K_AMX
+  if (amx) {
+    // Both int8 and int4 activations come in blocks of 32 columns, each
+    // with its own scale: every 16 x 16 x 32 block of sums goes through a
+    // tile store and 16 conversions before the next block's can be added.
+    const TileCosts costs = tileCosts();
+    std::printf("\nTile unit, one thread, ns per 16 x 16 x 32 block: "
+                "tdpbssd alone %.2f; a block's round trip (zero, loads, "
+                "tdpbssd, store, 16 conversions) %.2f; int4 1536 -> 12288 "
+                "through g4k::linear %.2f\n",
+                costs.product, costs.roundTrip,
+                threads * 16.0 * 16 * 32 / int4Up * 1e9);
+  }
+#endif
   return 0;
 #else
   std::fprintf(stderr, "bench/linear: built without AVX-512\n");
