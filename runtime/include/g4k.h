@@ -666,9 +666,6 @@ template <typename W, int In> constexpr bool uses_int8_activations() {
 #endif
 }
 
-/// Tokens from which f32 / bf16 weights take the AVX-512 register tiles.
-constexpr int kFloatTileTokens = 4;
-
 /// The activations linear() gives weights W: f32 rows (as float_rows for
 /// the AVX-512 f32 / bf16 kernels), or int8 quantised in the layout of the
 /// best integer kernel compiled in.
@@ -676,7 +673,7 @@ template <typename W, int T, int In> struct prepared_activations {
 #ifdef G4K_AVX512
   using type = std::conditional_t<(std::is_same<W, float>::value ||
                                    std::is_same<W, bf16>::value) &&
-                                      T >= kFloatTileTokens && In % 16 == 0,
+                                      In % 16 == 0,
                                   float_rows<T, In>, const float *>;
 #else
   using type = const float *;

@@ -55,6 +55,20 @@ inline void prefetch(const uint8_t *in_use) {
                _MM_HINT_T1);
 }
 
+/// prefetch() for a tile of R rows (|size| bytes apart) read side by side,
+/// |offset| bytes into |row|: kPrefetchBytes further on in the row, or, past
+/// its end, as far into the same row of the next tile. Past a row's end
+/// come the next row's bytes, which the tile is reading already: on rows
+/// longer than kPrefetchBytes / R (int4 down projections, 12288 columns)
+/// that left most rows a few hundred bytes ahead of their reads.
+template <int R>
+inline void prefetch_row(const uint8_t *row, size_t size, size_t offset) {
+  size_t ahead = offset + kPrefetchBytes;
+  if (ahead >= size)
+    ahead += (R - 1) * size;
+  _mm_prefetch(reinterpret_cast<const char *>(row + ahead), _MM_HINT_T1);
+}
+
 //===----------------------------------------------------------------------===//
 // int4 weights: a chunk is 128 columns = 64 weight bytes. Byte k of the
 // chunk holds column g*G + j (low nibble) and g*G + H + j (high nibble),
@@ -107,17 +121,18 @@ inline void quantize_activations(const float *x,
 template <int Group> constexpr int kGroupsPerChunk = 128 / Group;
 template <int Group> constexpr int kScaleChunks = 16 / kGroupsPerChunk<Group>;
 
-/// Up to 16 scales of |row| from group |first|: fewer at the row's end,
-/// where only the row's own bytes are read. The scales follow the row's
-/// nibbles, which the chunks' prefetches stop short of: they get their own.
-template <int In, int Group>
-inline __m512 q4_load_scales(const uint8_t *row, int first) {
+/// Up to 16 scales of |row| (in a tile of R rows |size| bytes apart) from
+/// group |first|: fewer at the row's end, where only the row's own bytes are
+/// read. The scales follow the row's nibbles, which the chunks' prefetches
+/// stop short of: they get their own.
+template <int R, int In, int Group>
+inline __m512 q4_load_scales(const uint8_t *row, size_t size, int first) {
   constexpr int kTotal = In / Group;
   const int count = kTotal - first < 16 ? kTotal - first : 16;
   const __mmask16 mask = __mmask16((1u << count) - 1);
-  const uint8_t *scales = row + In / 2 + 2 * first;
-  prefetch(scales);
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, scales));
+  const size_t offset = In / 2 + 2 * first;
+  prefetch_row<R>(row, size, offset);
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, row + offset));
 }
 
 /// The scales of chunk j of those loaded: lane l belongs to group
@@ -149,8 +164,8 @@ inline void q4_tile(const q4_activations<T, In, Group> &a, int t0,
   for (int c0 = 0; c0 < kChunks; c0 += kPerLoad) {
     __m512 loaded[R];
     for (int r = 0; r < R; ++r)
-      loaded[r] = q4_load_scales<In, Group>(rows + r * size,
-                                            c0 * kGroupsPerChunk<Group>);
+      loaded[r] = q4_load_scales<R, In, Group>(rows + r * size, size,
+                                               c0 * kGroupsPerChunk<Group>);
 #if defined(__clang__)
 #pragma clang loop unroll(full)
 #else
@@ -164,7 +179,7 @@ inline void q4_tile(const q4_activations<T, In, Group> &a, int t0,
       __m512 wscale[R];
       for (int r = 0; r < R; ++r) {
         const __m512i bytes = _mm512_loadu_si512(rows + r * size + 64 * c);
-        prefetch(rows + r * size + 64 * c);
+        prefetch_row<R>(rows + r * size, size, 64 * c);
         low[r] = _mm512_and_si512(bytes, nibble);
         high[r] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble);
         wscale[r] = q4_chunk_scales<Group>(loaded[r], j);
@@ -235,7 +250,7 @@ inline void q8_tile(const q8_activations<T, In> &a, int t0, const uint8_t *rows,
     __m512i weights[R], correction[R];
     for (int r = 0; r < R; ++r) {
       weights[r] = _mm512_loadu_si512(rows + r * size + 64 * c);
-      prefetch(rows + r * size + 64 * c);
+      prefetch_row<R>(rows + r * size, size, 64 * c);
       correction[r] = _mm512_sub_epi32(
           _mm512_setzero_si512(),
           _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, weights[r]));

@@ -347,8 +347,10 @@ inline void float_tile(const float *x, const W *w, float *y) {
   for (int i = 0; i < In; i += 16) {
     __m512 weights[R];
     G4K_UNROLL
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
       weights[r] = load16(w + r * In + i);
+      prefetch_row<R>(bytes_of(w + r * In), In * sizeof(W), i * sizeof(W));
+    }
     G4K_UNROLL
     for (int k = 0; k < K; ++k) {
       const __m512 activations = _mm512_loadu_ps(x + k * In + i);

@@ -223,7 +223,7 @@ TEST(QuantisedKernels, AmxPanelsMatchTheLaneTiles) {
 #endif
 
 /// g4k::linear on f32 and bf16 weights against double sums: on AVX-512,
-/// 4 tokens and more take register tiles of rows x tokens (partial tiles
+/// every token count takes register tiles of rows x tokens (partial tiles
 /// at both edges here).
 template <int T, int Out, int In> void checkFloatWeights() {
   std::vector<float> w = randomValues(Out * In, 5, true);
@@ -251,12 +251,13 @@ template <int T, int Out, int In> void checkFloatWeights() {
     }
 }
 
-TEST(QuantisedKernels, FloatWeightsManyTokens) {
+TEST(QuantisedKernels, FloatWeights) {
   SKIP_WITHOUT_THE_INSTRUCTIONS();
   checkFloatWeights<4, 3, 48>();
   checkFloatWeights<11, 7, 160>();
   checkFloatWeights<20, 8, 64>();
-  checkFloatWeights<3, 5, 48>(); // below the tiles' token count
+  checkFloatWeights<3, 5, 48>();    // below the tiles' token count
+  checkFloatWeights<1, 13, 1536>(); // decode: one token, rows of 3 KiB
 }
 
 TEST(QuantisedKernels, BuiltForTheExpectedInstructions) {
