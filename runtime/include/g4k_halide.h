@@ -2,8 +2,9 @@
 //
 // Part of g4c. The object backend calls Halide-generated kernels through
 // small C-ABI wrappers (NAME_kernels.cc). Each wraps the arena and weight
-// pointers it gets in halide_buffer_t descriptors on the stack: dense,
-// row-major, shapes fixed by the compiler. No allocation.
+// pointers it gets in halide_buffer_t descriptors on the stack: row-major,
+// dense or rows a given stride apart, shapes fixed by the compiler. No
+// allocation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,8 +20,8 @@
 namespace g4k {
 namespace halide {
 
-/// A dense buffer of |Dims| dimensions, the innermost first (Halide's
-/// order): extents {width, rows} for a row-major [rows][width] array.
+/// A buffer of |Dims| dimensions, the innermost first (Halide's order):
+/// extents {width, rows} for a row-major [rows][width] array.
 template <int Dims> class view {
 public:
   view(const void *data, halide_type_t type, const int (&extents)[Dims]) {
@@ -30,6 +31,21 @@ public:
       dims_[d] = halide_dimension_t(0, extents[d], int32_t(stride));
       stride *= extents[d];
     }
+    describe(data, type);
+  }
+  /// With explicit strides, in elements (part of a wider array).
+  view(const void *data, halide_type_t type, const int (&extents)[Dims],
+       const int (&strides)[Dims]) {
+    for (int d = 0; d < Dims; ++d)
+      dims_[d] = halide_dimension_t(0, extents[d], strides[d]);
+    describe(data, type);
+  }
+  view(const view &) = delete;
+  view &operator=(const view &) = delete;
+  halide_buffer_t *get() { return &buffer_; }
+
+private:
+  void describe(const void *data, halide_type_t type) {
     buffer_.device = 0;
     buffer_.device_interface = nullptr;
     // Halide's descriptor has no const: inputs are only read.
@@ -40,11 +56,7 @@ public:
     buffer_.dim = dims_;
     buffer_.padding = nullptr;
   }
-  view(const view &) = delete;
-  view &operator=(const view &) = delete;
-  halide_buffer_t *get() { return &buffer_; }
 
-private:
   halide_dimension_t dims_[Dims];
   halide_buffer_t buffer_;
 };

@@ -25,6 +25,8 @@ constexpr int kLanes = 16;
 /// to schedule (partial's first dimension is the lane).
 struct SumInG4kOrder {
   Halide::Func partial, tail, sum;
+  /// partial's update runs over these blocks of kLanes columns.
+  Halide::RDom blocks;
 
   SumInG4kOrder(const std::string &name, Halide::Func square,
                 Halide::Expr extent, const std::vector<Halide::Var> &rest)
@@ -41,8 +43,8 @@ struct SumInG4kOrder {
     laneVars.insert(laneVars.end(), rest.begin(), rest.end());
     std::vector<Expr> laneArgs(laneVars.begin(), laneVars.end());
     Expr body = extent / kLanes * kLanes;
-    RDom blocks(0, body / kLanes, name + "_blocks"),
-        tailColumns(body, extent - body, name + "_tail_columns"),
+    blocks = RDom(0, body / kLanes, name + "_blocks");
+    RDom tailColumns(body, extent - body, name + "_tail_columns"),
         lanes(0, kLanes, name + "_lanes");
     partial(laneVars) = 0.0f;
     partial(laneVars) += square(at(blocks * kLanes + lane));

@@ -75,6 +75,65 @@ rmsNorm(const KernelCall &call,
   return kernel;
 }
 
+/// linear<T, Out, In>(x, w, y) on f32 or bf16 weights: g4c_linear, called
+/// on each part of the rows that the kernel library's pool splits (as
+/// g4k::linear splits them), y's token rows Out apart.
+std::optional<HalideKernel>
+linear(const KernelCall &call,
+       llvm::function_ref<std::string(mlir::Value)> nameOf,
+       llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  const KernelArgument &x = call.arguments[0], &weight = call.arguments[1],
+                       &y = call.arguments[2];
+  // y: a float buffer, or the entry point's logits (the LM head).
+  const bool logits = y.kind == Kind::Logits;
+  if (x.kind != Kind::Buffer || weight.kind != Kind::Buffer ||
+      elementTypeOf(x.buffer) != "float" ||
+      (!logits &&
+       (y.kind != Kind::Buffer || elementTypeOf(y.buffer) != "float")))
+    return std::nullopt;
+  std::string weightType = elementTypeOf(weight.buffer);
+  std::optional<std::string> weightDescriptor = halideType(weightType);
+  if (!weightDescriptor)
+    return std::nullopt;
+  const int64_t tokens = call.templateArguments[0];
+  const int64_t rows = call.templateArguments[1];
+  const int64_t columns = call.templateArguments[2];
+  const bool bf16 = weightType != "float";
+  HalideKernel kernel;
+  kernel.generator = "g4c-linear.generator";
+  kernel.registeredName = "g4c_linear";
+  kernel.params = {llvm::formatv("tokens={0}", tokens).str(),
+                   llvm::formatv("columns={0}", columns).str(),
+                   llvm::formatv("output_stride={0}", rows).str(),
+                   bf16 ? "bf16_weight=true" : "bf16_weight=false"};
+  // Strict float: every row rounds alike wherever a thread's part of the
+  // rows starts (with fused multiply-adds, a tile at the edge rounded
+  // differently). Past 2^31 bytes (a 31B model's f32 LM head) Halide
+  // indexes in 64 bits.
+  kernel.targetFeatures = "strict_float";
+  if (uint64_t(rows) * uint64_t(columns) * (bf16 ? 2 : 4) >= (1ull << 31))
+    kernel.targetFeatures += "-large_buffers";
+  kernel.declaration =
+      "extern \"C\" int @FUNCTION@(halide_buffer_t *input, halide_buffer_t "
+      "*weight, halide_buffer_t *output);";
+  kernel.body = llvm::formatv(
+      "  G4K_PROFILE_KERNEL(\"linear (halide)\");\n"
+      "  g4k::parallel_for({3}, g4k::kRowGrain, [&](int64_t begin, int64_t "
+      "end) {{\n"
+      "    const int rows = int(end - begin);\n"
+      "    g4k::halide::view<2> x({0}, g4k::halide::f32(), {{{4}, {5}});\n"
+      "    g4k::halide::view<2> w({1} + begin * {4}, {6}, {{{4}, rows});\n"
+      "    g4k::halide::view<2> y({2} + begin, g4k::halide::f32(), "
+      "{{rows, {5}}, {{1, {3}});\n"
+      "    g4k::halide::check(@FUNCTION@(x.get(), w.get(), y.get()), "
+      "\"@FUNCTION@\");\n"
+      "  });\n",
+      nameOf(x.buffer), nameOf(weight.buffer),
+      logits ? std::string("logits") : nameOf(y.buffer), rows, columns, tokens,
+      *weightDescriptor);
+  return kernel;
+}
+
 /// gelu_gate_rows<tokens, width, gate stride, up stride>(gate, up, out):
 /// g4c_gelu_gate.
 std::optional<HalideKernel>
@@ -293,10 +352,11 @@ llvm::Error runAll(std::vector<GeneratorRun> &runs) {
 
 } // namespace
 
-std::optional<HalideKernel>
-halideKernelFor(const KernelCall &call,
-                llvm::function_ref<std::string(mlir::Value)> nameOf,
-                llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+std::optional<HalideKernel> halideKernelFor(
+    const KernelCall &call, llvm::function_ref<std::string(mlir::Value)> nameOf,
+    llvm::function_ref<std::string(mlir::Value)> elementTypeOf, bool products) {
+  if (products && call.kernel == "linear" && call.arguments.size() == 3)
+    return linear(call, nameOf, elementTypeOf);
   if (call.kernel == "rms_norm" && call.arguments.size() == 4)
     return rmsNorm(call, nameOf, elementTypeOf);
   if (call.kernel == "gelu_gate_rows" && call.arguments.size() == 3)

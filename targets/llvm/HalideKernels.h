@@ -37,12 +37,12 @@ struct HalideKernel {
   std::string body;        ///< the wrapper's statements
 };
 
-/// The Halide kernel for |call|, if a generator covers it. |nameOf| spells
-/// a buffer in the wrapper, |elementTypeOf| gives its C++ element type.
-std::optional<HalideKernel>
-halideKernelFor(const KernelCall &call,
-                llvm::function_ref<std::string(mlir::Value)> nameOf,
-                llvm::function_ref<std::string(mlir::Value)> elementTypeOf);
+/// The Halide kernel for |call|, if a generator covers it (matrix products
+/// only with |products|). |nameOf| spells a buffer in the wrapper,
+/// |elementTypeOf| gives its C++ element type.
+std::optional<HalideKernel> halideKernelFor(
+    const KernelCall &call, llvm::function_ref<std::string(mlir::Value)> nameOf,
+    llvm::function_ref<std::string(mlir::Value)> elementTypeOf, bool products);
 
 /// A kernel to generate: |function| is the name it gets.
 struct HalideRequest {

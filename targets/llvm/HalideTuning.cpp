@@ -73,6 +73,10 @@ llvm::ArrayRef<ScheduleKnob> scheduleKnobs(llvm::StringRef registeredName) {
   static const std::vector<ScheduleKnob> vectors{{"vectors", {1, 2, 4}}};
   if (registeredName == "g4c_gelu_gate" || registeredName == "g4c_rms_norm")
     return vectors;
+  // Rows of a register tile of partial sums (tokens stay at 4).
+  static const std::vector<ScheduleKnob> rowTiles{{"row_tile", {4, 2, 8}}};
+  if (registeredName == "g4c_linear")
+    return rowTiles;
   return {};
 }
 

@@ -105,8 +105,9 @@ private:
 class EntryLowering {
 public:
   EntryLowering(func::FuncOp entry, DictionaryAttr packed,
-                WrapperTable &wrappers, bool halide)
-      : entry(entry), packed(packed), wrappers(wrappers), halide(halide) {}
+                WrapperTable &wrappers, bool halide, bool halideProducts)
+      : entry(entry), packed(packed), wrappers(wrappers), halide(halide),
+        halideProducts(halideProducts) {}
 
   LogicalResult lower(func::FuncOp target);
 
@@ -135,7 +136,8 @@ private:
   func::FuncOp entry;
   DictionaryAttr packed;
   WrapperTable &wrappers;
-  bool halide; ///< call Halide kernels where a generator covers the op
+  bool halide;         ///< call Halide kernels where a generator covers the op
+  bool halideProducts; ///< ... the matrix products included
   /// The pointer each memref of the entry function became.
   llvm::DenseMap<Value, Value> pointers;
   /// The lowered entry point's arguments.
@@ -201,7 +203,8 @@ LogicalResult EntryLowering::lowerKernel(Operation &op, OpBuilder &builder) {
   std::optional<HalideKernel> generated;
   if (halide)
     generated = halideKernelFor(
-        *call, nameOf, [&](Value buffer) { return cppElementType(buffer); });
+        *call, nameOf, [&](Value buffer) { return cppElementType(buffer); },
+        halideProducts);
   std::string body = generated ? generated->body
                                : "  " + renderKernelCall(*call, nameOf) + ";\n";
   SmallVector<Type> types;
@@ -347,7 +350,8 @@ struct LowerKernelsToCallsPass
           (prefix + "_forward_" + entry.getName()).str(),
           builder.getFunctionType({ptr, ptr, ptr, builder.getI64Type(), ptr},
                                   {}));
-      if (failed(EntryLowering(entry, packed, wrappers, halide).lower(target)))
+      if (failed(EntryLowering(entry, packed, wrappers, halide, halideProducts)
+                     .lower(target)))
         return signalPassFailure();
     }
     for (Operation *op : llvm::reverse(old))

@@ -105,12 +105,14 @@ void annotatePackedWeights(ModuleOp module, const PackedWeights &weights) {
   module->setAttr("g4k.packed_weights", builder.getDictionaryAttr(placements));
 }
 
-FailureOr<ObjectKernels>
-lowerToLLVMDialect(ModuleOp module, llvm::StringRef prefix, bool halide) {
+FailureOr<ObjectKernels> lowerToLLVMDialect(ModuleOp module,
+                                            llvm::StringRef prefix, bool halide,
+                                            bool halideProducts) {
   PassManager toCalls(module.getContext());
   LowerKernelsToCallsPassOptions options;
   options.prefix = prefix.str();
   options.halide = halide;
+  options.halideProducts = halideProducts;
   toCalls.addPass(createLowerKernelsToCallsPass(options));
   if (failed(toCalls.run(module)))
     return failure();

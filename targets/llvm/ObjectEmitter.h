@@ -57,10 +57,12 @@ struct ObjectKernels {
 
 /// Lowers a kernel-level module carrying g4k.packed_weights to the LLVM
 /// dialect in place and returns the kernels it calls (Halide ones where a
-/// generator covers the op, with |halide|). Errors go to the context's
-/// diagnostic handler.
-mlir::FailureOr<ObjectKernels>
-lowerToLLVMDialect(mlir::ModuleOp module, llvm::StringRef prefix, bool halide);
+/// generator covers the op, with |halide|; the matrix products too with
+/// |halideProducts|). Errors go to the context's diagnostic handler.
+mlir::FailureOr<ObjectKernels> lowerToLLVMDialect(mlir::ModuleOp module,
+                                                  llvm::StringRef prefix,
+                                                  bool halide,
+                                                  bool halideProducts = false);
 
 /// Translates an LLVM-dialect |module| to LLVM IR and writes the object
 /// file for |target| to |out|: every function nounwind and with the

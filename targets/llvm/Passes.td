@@ -30,7 +30,8 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
     generator covers calls the generated kernel instead
     (`g4k.halide_generator`: the kernel's name, its generator, registered
     name, the Halide target features it needs and its GeneratorParams;
-    `g4k.cpp_declaration`: the kernel's C declaration). Calls that write the logits sit in an `scf.if` on
+    `g4k.cpp_declaration`: the kernel's C declaration); the matrix
+    products only with `halide-products`. Calls that write the logits sit in an `scf.if` on
     a non-null logits pointer. Everything else in the module (weight
     symbols, the memory plan) is dropped. Upstream conversions
     (scf/func/arith/cf to LLVM) finish the lowering.
@@ -41,6 +42,9 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
     Option<"halide", "halide", "bool", "false",
            "Wrappers call Halide-generated kernels where a generator covers "
            "the op (the declaration names it in g4k.halide_generator)">,
+    Option<"halideProducts", "halide-products", "bool", "false",
+           "With halide: the matrix products of f32 and bf16 weights too "
+           "(g4c_linear; slower than the kernel library's so far)">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",

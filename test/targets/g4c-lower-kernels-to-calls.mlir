@@ -1,6 +1,7 @@
 // RUN: g4c-opt %s -split-input-file -verify-diagnostics -g4c-lower-kernels-to-calls=prefix=tiny | FileCheck %s
 // RUN: g4c-opt %s -split-input-file -verify-diagnostics -g4c-object-pipeline | FileCheck %s --check-prefix=LLVM
 // RUN: g4c-opt %s -split-input-file -verify-diagnostics -g4c-lower-kernels-to-calls="prefix=tiny halide=true" | FileCheck %s --check-prefix=HALIDE
+// RUN: g4c-opt %s -split-input-file -verify-diagnostics -g4c-lower-kernels-to-calls="prefix=tiny halide=true halide-products=true" | FileCheck %s --check-prefix=PRODUCTS
 
 // Two tokens through a weighted norm, a projection into the logits and the
 // soft-cap: every address is an argument plus a constant (the arena view
@@ -48,7 +49,15 @@
 // HALIDE: func.func private @tiny_rms_norm_0(!llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  G4K_PROFILE_KERNEL(\22rms_norm (halide)\22);\0A  g4k::halide::view<2> x(p0, g4k::halide::f32(), {8, 2});\0A  g4k::halide::view<1> w(p1, g4k::halide::bf16_bits(), {8});\0A  g4k::halide::view<2> y(p0, g4k::halide::f32(), {8, 2});\0A  g4k::halide::check(tiny_rms_norm_halide_0(x.get(), w.get(), 1e-06f, y.get()), \22tiny_rms_norm_halide_0\22);\0A", g4k.cpp_declaration = "extern \22C\22 int tiny_rms_norm_halide_0(halide_buffer_t *input, halide_buffer_t *weight, float epsilon, halide_buffer_t *output);", g4k.cpp_params = "float *p0, const g4k::bf16 *p1", g4k.halide_generator = ["tiny_rms_norm_halide_0", "g4c-rms-norm.generator", "g4c_rms_norm", "strict_float", "rows=2", "width=8", "bf16_weight=true"]}
 // HALIDE: func.func private @tiny_rope_rows_0(!llvm.ptr, !llvm.ptr, i64) attributes {g4k.cpp_body = "  g4k::rope_rows<2, 2, 4, 2>(p0, p1, start);\0A"
 // HALIDE: func.func private @tiny_rms_norm_1(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "{{.*}}tiny_rms_norm_halide_0(x.get(), w.get(), 1e-06f, y.get())
-// HALIDE-NOT: halide_1
+// HALIDE-NOT: rms_norm_halide_1
+// The matrix products stay C++ unless asked for:
+// HALIDE: func.func private @tiny_linear_1(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  g4k::linear<2, 8, 8>(p0, p1, p2);\0A"
+// With halide-products, a product of bf16 weights calls g4c_linear on each
+// thread's rows (the q4 one stays C++): y's token rows 8 floats apart, the
+// weight's rows from the part's first on.
+// PRODUCTS: func.func private @tiny_linear_0(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  g4k::linear<2, 8, 8>(p0, p1, logits);\0A"
+// PRODUCTS: func.func private @tiny_linear_1(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  G4K_PROFILE_KERNEL(\22linear (halide)\22);\0A  g4k::parallel_for(8, g4k::kRowGrain, [&](int64_t begin, int64_t end) {\0A    const int rows = int(end - begin);\0A    g4k::halide::view<2> x(p0, g4k::halide::f32(), {8, 2});\0A    g4k::halide::view<2> w(p1 + begin * 8, g4k::halide::bf16_bits(), {8, rows});\0A    g4k::halide::view<2> y(p2 + begin, g4k::halide::f32(), {rows, 2}, {1, 8});\0A    g4k::halide::check(tiny_linear_halide_1(x.get(), w.get(), y.get()), \22tiny_linear_halide_1\22);\0A  });\0A"
+// PRODUCTS-SAME: g4k.halide_generator = ["tiny_linear_halide_1", "g4c-linear.generator", "g4c_linear", "strict_float", "tokens=2", "columns=8", "output_stride=8", "bf16_weight=true"]
 
 // After the upstream conversions: LLVM dialect only.
 // LLVM-LABEL: llvm.func @model_forward_decode
@@ -57,7 +66,7 @@
 // LLVM: llvm.func @model_rms_norm_0(!llvm.ptr, !llvm.ptr)
 // LLVM-NOT: scf.
 // LLVM-NOT: func.func
-module attributes {g4k.packed_weights = {w = {offset = 0 : i64, type = "g4k::q4<32>"}, n = {offset = 4096 : i64, type = "g4k::bf16"}}, gemma.memory_plan = {}} {
+module attributes {g4k.packed_weights = {w = {offset = 0 : i64, type = "g4k::q4<32>"}, n = {offset = 4096 : i64, type = "g4k::bf16"}, b = {offset = 8192 : i64, type = "g4k::bf16"}}, gemma.memory_plan = {}} {
   memref.global "private" constant @table_0 : memref<2xf64> = dense<[1.0, 0.01]>
   func.func @decode(%weights: memref<?xi8>, %arena: memref<?xi8>, %tokens: memref<2xi32>, %start: index, %logits: memref<2x8xf32>) attributes {g4k.entry} {
     %c64 = arith.constant 64 : index
@@ -76,6 +85,8 @@ module attributes {g4k.packed_weights = {w = {offset = 0 : i64, type = "g4k::q4<
     %c0 = arith.constant 0 : index
     %z = memref.view %arena[%c0][] : memref<?xi8> to memref<2x8xf32>
     g4k.rms_norm %x weight(%n : memref<8xbf16>) -> %z {epsilon = 1.0e-6 : f64} : memref<2x8xf32> -> memref<2x8xf32>
+    %b = g4k.weight @b : memref<8x8xbf16>
+    g4k.linear %z, %b -> %x : memref<2x8xf32>, memref<8x8xbf16> -> memref<2x8xf32>
     return
   }
 }

@@ -112,6 +112,12 @@ cl::opt<std::string> target(
              "x86-64-v4 (AVX-512), aarch64 (NEON, dotprod) or riscv64 "
              "(RV64GCV)"),
     cl::sub(compileCommand), cl::sub(tuneCommand), cl::cat(compileCategory));
+cl::opt<bool> halideProducts(
+    "halide-products",
+    cl::desc("With --backend obj: the matrix products of f32 and bf16 weights "
+             "from a Halide generator too (default: the kernel library's, "
+             "about twice as fast so far)"),
+    cl::sub(compileCommand), cl::sub(tuneCommand), cl::cat(compileCategory));
 cl::opt<std::string> tuningPath(
     "tuning",
     cl::desc("With --backend obj: the Halide kernels' schedule parameters "
@@ -161,6 +167,10 @@ llvm::Expected<CompileSettings> compileSettingsFromOptions() {
     return makeError("--target needs --backend obj (the C++ backend's target "
                      "is the C++ compiler's)");
   }
+  if (halideProducts && backend != "obj" && !tuneCommand)
+    return makeError("--halide-products needs --backend obj (it picks the "
+                     "object backend's kernels)");
+  settings.halideProducts = halideProducts;
   if (tuningPath.getNumOccurrences()) {
     if (backend != "obj")
       return makeError("--tuning needs --backend obj (it tunes the Halide "

@@ -266,7 +266,8 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     // the kernel-level module (plan, shapes).
     mlir::OwningOpRef<mlir::ModuleOp> lowered((**module).clone());
     annotatePackedWeights(*lowered, *packed);
-    auto kernels = lowerToLLVMDialect(*lowered, modelName, /*halide=*/true);
+    auto kernels = lowerToLLVMDialect(*lowered, modelName, /*halide=*/true,
+                                      settings.halideProducts);
     if (failed(kernels))
       return makeError("the object backend failed: " + diagnostics);
     if (settings.tuning) {

@@ -37,6 +37,8 @@ struct CompileSettings {
   bool linkWeights = false;
   /// The object backend's target; unset: the C++ backend.
   std::optional<ObjectTarget> objectTarget;
+  /// The object backend's f32 / bf16 matrix products from Halide too.
+  bool halideProducts = false;
   std::vector<std::string> disabledPasses;
   /// The Halide kernels' schedule parameters (`g4c tune`); unset: defaults.
   std::optional<HalideTuning> tuning;
