@@ -11,7 +11,8 @@
 #   peak memory; then the read bandwidth (bench/stream.cc, both cores) and
 #   the decode roofline fraction = tokens/s x bytes per token / bandwidth;
 #   and where one decode step's time goes, per kernel (a second build with
-#   kernel timing, -DG4C_PROFILE=ON, 32 decode steps after 8 tokens); and
+#   kernel timing, -DG4C_PROFILE=ON, the same prompt and decode steps as
+#   the timed runs, so that attention sees the same context); and
 #   prefill's matrix products against the multiply-add peak (bench/linear.sh)
 #   and decode's matrix-vector products against the bandwidth
 #   (bench/decode.sh).
@@ -92,8 +93,8 @@ for format in $formats; do
   cmake -S "$out" -B "$out/profile" -DCMAKE_BUILD_TYPE=Release \
     -DG4C_PROFILE=ON >/dev/null
   cmake --build "$out/profile" -j2 >/dev/null
-  "$out/profile/e2b-run" --tokens "${tokens%%,*},2,3,4,5,6,7,8" \
-    --prefill-chunk 8 --steps 33 --profile "$work/profile-$format.json" >/dev/null
+  "$out/profile/e2b-run" --tokens "$tokens" --prefill-chunk "$chunk" \
+    --steps $((steps + 1)) --profile "$work/profile-$format.json" >/dev/null
 done
 
 if [ "$summary_only" != 1 ]; then
@@ -171,7 +172,7 @@ text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
   echo
   cat "$work/decode.txt" 2>/dev/null || echo "(not measured: run without SUMMARY_ONLY)"
   echo
-  echo "## Where a decode step goes (32 steps after 8 tokens, kernel timing build)"
+  echo "## Where a decode step goes ($steps steps after the $prompt-token prompt, kernel timing build)"
   echo
   for format in $formats; do
     "$root/bench/profile-table.py" "$work/profile-$format.json" "e2b, $format"

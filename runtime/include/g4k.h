@@ -1080,6 +1080,16 @@ G4K_WIDE_VECTORS inline void value_rows(const float *weights, int64_t stride,
   }
 }
 
+/// Asks for the Floats floats at |row| to come into L2: decode's K and V
+/// rows come from memory, and the loops above stalled on their loads.
+template <int Floats> inline void prefetch_floats(const float *row) {
+  for (int i = 0; i < Floats; i += kLanes)
+    __builtin_prefetch(row + i, 0, 2);
+}
+
+/// How far ahead of its scores attend_heads asks for K rows.
+constexpr int kKeyPrefetchBytes = 8192;
+
 /// Whether attend_heads takes the vector loops for this shape and cache.
 template <int HeadDim, int Heads, typename Cache>
 constexpr bool
@@ -1125,11 +1135,21 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
       block_max[g] = -INFINITY;
     if constexpr (kVector) {
       constexpr int kPositions = kLanes / Heads; // one vector of scores
+      constexpr int64_t kAhead = kKeyPrefetchBytes / (HeadDim * 4) > 0
+                                     ? kKeyPrefetchBytes / (HeadDim * 4)
+                                     : 1;
       int64_t n = 0;
       for (; n + kPositions <= count; n += kPositions) {
         const float *keys[kPositions];
-        for (int j = 0; j < kPositions; ++j)
-          keys[j] = row_at(cache.k, fresh_keys, block + n + j);
+        for (int j = 0; j < kPositions; ++j) {
+          const int64_t p = block + n + j, ahead = p + kAhead;
+          keys[j] = row_at(cache.k, fresh_keys, p);
+          // The K row kAhead positions on, and this V row, which
+          // value_rows reads once the block's scores are done.
+          prefetch_floats<HeadDim>(
+              row_at(cache.k, fresh_keys, ahead <= last ? ahead : last));
+          prefetch_floats<HeadDim>(row_at(cache.v, fresh_values, p));
+        }
         key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, block_room);
       }
       for (; n < count; ++n) {
