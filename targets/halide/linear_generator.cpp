@@ -29,7 +29,6 @@ namespace {
 
 using namespace Halide;
 using g4c::halide::bf16ToFloat;
-using g4c::halide::kLanes;
 using g4c::halide::SumInG4kOrder;
 
 class LinearGenerator : public Generator<LinearGenerator> {
