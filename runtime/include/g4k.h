@@ -53,6 +53,27 @@
 
 namespace g4k {
 
+/// a * b rounded to float on its own: no compiler fuses it into the add
+/// that follows. For GCC, fp-contract=off on the function is not enough
+/// where it inlines the function into one without (it decides for the
+/// function it inlines into); an empty asm that may change the product
+/// ends its expression.
+inline float unfused_product(float a, float b) {
+  float product = a * b;
+#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+x"(product));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(product));
+#elif defined(__riscv) && defined(__riscv_flen)
+  __asm__("" : "+f"(product));
+#else
+  __asm__("" : "+m"(product));
+#endif
+#endif
+  return product;
+}
+
 /// A bf16 weight as stored in the .g4w file.
 struct bf16 {
   uint16_t bits;
@@ -524,10 +545,13 @@ constexpr int kActivationBlock = 32;
 // of products scaled into float lanes (no horizontal sum per block); g++
 // vectorises a plain int32 reduction per block better.
 
-/// x . w[row] with x quantised (int8 weights), times the row's scale.
+/// x . w[row] with x quantised (int8 weights), times the row's scale. The
+/// scaled sums are multiplies then adds, as the object backend's Halide
+/// kernels compute them.
 template <int T, int In>
 inline float row_dot_q8(const q8_activations<T, In, kActivationBlock> &a, int t,
                         const q8 *w, size_t row) {
+  G4K_NO_CONTRACT_BODY
   constexpr int kBlock = kActivationBlock;
   const uint8_t *q = bytes_of(skip_rows<In>(w, row));
   const int8_t *wq = reinterpret_cast<const int8_t *>(q);
@@ -553,7 +577,7 @@ inline float row_dot_q8(const q8_activations<T, In, kActivationBlock> &a, int t,
     int32_t block = 0;
     for (int l = 0; l < kBlock; ++l)
       block += int32_t(wb[l]) * int32_t(xb[l]);
-    sum += a.scale[t][b] * float(block);
+    sum += unfused_product(a.scale[t][b], float(block));
   }
 #endif
   std::memcpy(&scale, q + In, sizeof(scale));
@@ -566,6 +590,7 @@ inline float row_dot_q8(const q8_activations<T, In, kActivationBlock> &a, int t,
 template <int T, int In, int Group>
 inline float row_dot_q4(const q8_activations<T, In, Group> &a, int t,
                         const q4<Group> *w, size_t row) {
+  G4K_NO_CONTRACT_BODY
   const uint8_t *q = bytes_of(skip_rows<In>(w, row));
   const uint8_t *scales = q + In / 2;
   constexpr int kHalf = Group / 2;
@@ -596,7 +621,7 @@ inline float row_dot_q4(const q8_activations<T, In, Group> &a, int t,
     for (int j = 0; j < kHalf; ++j)
       block += int32_t(bytes[j] & 15) * int32_t(xg[j]) +
                int32_t(bytes[j] >> 4) * int32_t(xg[j + kHalf]);
-    sum += s * (float(block) - 8 * a.sum[t][g]);
+    sum += unfused_product(s, float(block) - 8 * a.sum[t][g]);
 #endif
   }
 #if defined(__clang__)
@@ -698,6 +723,25 @@ struct prepared_activations<q4<Group>, T, In> {
   using type = portable;
 #endif
 };
+
+/// The order in which linear<T, Out, In, W> adds the scaled integer sums
+/// of int8 activations (the object backend's Halide products follow it):
+/// per output in block order (the AVX-512 kernels with tokens in lanes, and
+/// the portable kernels as GCC builds them; clang's take 16 lanes of 2
+/// products per block), or in 16 lanes of 4 weight bytes per 64-byte chunk,
+/// chunk after chunk, the lanes added as a tree at the end (the AVX-512
+/// chunked kernels).
+enum class integer_sum_order { blocks, lanes };
+template <typename W, int T, int In>
+constexpr integer_sum_order integer_sum_order_of() {
+#ifdef G4K_AVX512
+  using chunks = typename avx512::chunk_activations_for<W, T, In>::type;
+  if constexpr (std::is_same<typename prepared_activations<W, T, In>::type,
+                             chunks>::value)
+    return integer_sum_order::lanes;
+#endif
+  return integer_sum_order::blocks;
+}
 
 /// Tokens per thread below which activations are quantised by one thread.
 constexpr int64_t kQuantizeGrain = 4;

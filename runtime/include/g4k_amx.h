@@ -5,7 +5,7 @@
 // products of int8 / int4 weights with the tile unit: one tdpbssd computes a
 // block's exact integer sums for 16 weight rows x 16 tokens (the lane
 // kernels need 16 x 8 vpdpbusd for the same), then the same conversion and
-// fused multiply-add per row and 16 tokens as lane_tile, in the same order:
+// multiply and add per row and 16 tokens as lane_tile, in the same order:
 // the values are the lane kernels' (and so the portable kernels') bit for
 // bit.
 //
@@ -198,8 +198,8 @@ inline void scale_block(const lane_activations<T, In, lane_format<W>::kBlock,
     __m512 scale = xscale;
     if constexpr (lane_format<W>::kBlockScales)
       scale = _mm512_mul_ps(_mm512_set1_ps(p.scale[b][r]), xscale);
-    acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[r])),
-                                scale, acc[r][0]);
+    acc[r][0] = add_product(
+        acc[r][0], _mm512_cvtepi32_ps(_mm512_load_si512(sums[r])), scale);
   }
 }
 

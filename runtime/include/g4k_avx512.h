@@ -10,7 +10,9 @@
 // The activations are laid out for the weights: per chunk of columns one
 // register of bytes that lines up with a register of weight bytes, plus the
 // per-lane correction and scale vectors, so the inner loop is loads,
-// vpdpbusd, one conversion and one fused multiply-add per chunk and token.
+// vpdpbusd, one conversion, a multiply and an add per chunk and token (not
+// fused, add_product: the object backend's Halide kernels compute the same
+// sums in the same order and round alike).
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,6 +69,17 @@ inline void prefetch_row(const uint8_t *row, size_t size, size_t offset) {
   if (ahead >= size)
     ahead += (R - 1) * size;
   _mm_prefetch(reinterpret_cast<const char *>(row + ahead), _MM_HINT_T1);
+}
+
+/// acc + a * b, rounded after the multiply and after the add, as the
+/// object backend's Halide kernels (which have no fused multiply-add) and
+/// the portable kernels compute it. GCC contracts _mm512_mul_ps into a
+/// following add (both are plain vector arithmetic to it); a multiply with
+/// its rounding given is a builtin that it leaves alone.
+inline __m512 add_product(__m512 acc, __m512 a, __m512 b) {
+  return _mm512_add_ps(
+      acc,
+      _mm512_mul_round_ps(a, b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 //===----------------------------------------------------------------------===//
@@ -193,9 +206,8 @@ inline void q4_tile(const q4_activations<T, In, Group> &a, int t0,
         for (int r = 0; r < R; ++r) {
           __m512i sum = _mm512_dpbusd_epi32(offset, low[r], xlow);
           sum = _mm512_dpbusd_epi32(sum, high[r], xhigh);
-          acc[r][k] =
-              _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum),
-                              _mm512_mul_ps(wscale[r], xscale), acc[r][k]);
+          acc[r][k] = add_product(acc[r][k], _mm512_cvtepi32_ps(sum),
+                                  _mm512_mul_ps(wscale[r], xscale));
         }
       }
     }
@@ -260,9 +272,10 @@ inline void q8_tile(const q8_activations<T, In> &a, int t0, const uint8_t *rows,
       const __m512i biased = _mm512_load_si512(x.biased);
       const __m512 xscale = _mm512_load_ps(x.scale);
       for (int r = 0; r < R; ++r)
-        acc[r][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
-                                        correction[r], biased, weights[r])),
-                                    xscale, acc[r][k]);
+        acc[r][k] = add_product(acc[r][k],
+                                _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
+                                    correction[r], biased, weights[r])),
+                                xscale);
     }
   }
   for (int r = 0; r < R; ++r) {

@@ -5,9 +5,10 @@
 // lanes of a register are 16 tokens, so one weight dword (4 columns of one
 // row) is broadcast against a register of 16 tokens' activations, and the
 // integer sums stay in their lanes for a whole block (32 columns for int8
-// weights, the group for int4) before one conversion and one fused
-// multiply-add per block, row and 16 tokens. The chunked kernels of
-// g4k_avx512.h convert and scale per 64 products and lane instead.
+// weights, the group for int4) before one conversion, a multiply and an add
+// (not fused, as in the portable kernels) per block, row and 16 tokens. The
+// chunked kernels of g4k_avx512.h convert and scale per 64 products and lane
+// instead.
 //
 // vpdpbusd multiplies unsigned by signed bytes: the activations are the
 // signed operand, the weights the unsigned one (int4: the stored nibble
@@ -239,7 +240,7 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
           if constexpr (F::kBlockScales)
             scale = _mm512_mul_ps(wscale[r], xscale);
           acc[r][v] =
-              _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][v]), scale, acc[r][v]);
+              add_product(acc[r][v], _mm512_cvtepi32_ps(sum[r][v]), scale);
         }
       }
     }

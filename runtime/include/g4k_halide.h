@@ -65,6 +65,8 @@ inline halide_type_t f32() { return halide_type_t(halide_type_float, 32); }
 /// bfloat16 values, read by the kernels as their bits.
 inline halide_type_t bf16_bits() { return halide_type_t(halide_type_uint, 16); }
 inline halide_type_t i32() { return halide_type_t(halide_type_int, 32); }
+/// Quantised activations' int8 levels.
+inline halide_type_t i8() { return halide_type_t(halide_type_int, 8); }
 /// Packed int8 / int4 rows, read by the kernels as bytes.
 inline halide_type_t bytes() { return halide_type_t(halide_type_uint, 8); }
 

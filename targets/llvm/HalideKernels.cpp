@@ -75,62 +75,168 @@ rmsNorm(const KernelCall &call,
   return kernel;
 }
 
-/// linear<T, Out, In>(x, w, y) on f32 or bf16 weights: g4c_linear, called
-/// on each part of the rows that the kernel library's pool splits (as
-/// g4k::linear splits them), y's token rows Out apart.
-std::optional<HalideKernel>
-linear(const KernelCall &call,
-       llvm::function_ref<std::string(mlir::Value)> nameOf,
-       llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+/// The operands of linear<T, Out, In>(x, w, y) that the Halide products
+/// take: f32 x, y a float buffer or the entry point's logits (the LM head).
+struct ProductOperands {
+  int64_t tokens, rows, columns;
+  std::string x, weight, y, weightType;
+};
+std::optional<ProductOperands>
+productOperands(const KernelCall &call,
+                llvm::function_ref<std::string(mlir::Value)> nameOf,
+                llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  if (call.kernel != "linear" || call.arguments.size() != 3)
+    return std::nullopt;
   const KernelArgument &x = call.arguments[0], &weight = call.arguments[1],
                        &y = call.arguments[2];
-  // y: a float buffer, or the entry point's logits (the LM head).
   const bool logits = y.kind == Kind::Logits;
   if (x.kind != Kind::Buffer || weight.kind != Kind::Buffer ||
       elementTypeOf(x.buffer) != "float" ||
       (!logits &&
        (y.kind != Kind::Buffer || elementTypeOf(y.buffer) != "float")))
     return std::nullopt;
-  std::string weightType = elementTypeOf(weight.buffer);
-  std::optional<std::string> weightDescriptor = halideType(weightType);
+  return ProductOperands{call.templateArguments[0],
+                         call.templateArguments[1],
+                         call.templateArguments[2],
+                         nameOf(x.buffer),
+                         nameOf(weight.buffer),
+                         logits ? std::string("logits") : nameOf(y.buffer),
+                         elementTypeOf(weight.buffer)};
+}
+
+/// The wrapper's loop over the parts of the rows that the kernel library's
+/// pool splits (as g4k::linear splits them): |views| describe part
+/// [begin, end) of |rows| rows to @FUNCTION@ as |arguments|, y's token
+/// rows Out apart.
+std::string callOnRowParts(const ProductOperands &p, llvm::StringRef views,
+                           llvm::StringRef arguments) {
+  return llvm::formatv(
+             "  g4k::parallel_for({0}, g4k::kRowGrain, [&](int64_t begin, "
+             "int64_t end) {{\n"
+             "    const int rows = int(end - begin);\n{1}"
+             "    g4k::halide::view<2> y({2} + begin, g4k::halide::f32(), "
+             "{{rows, {3}}, {{1, {0}});\n"
+             "    g4k::halide::check(@FUNCTION@({4}, y.get()), "
+             "\"@FUNCTION@\");\n"
+             "  });\n",
+             p.rows, views, p.y, p.tokens, arguments)
+      .str();
+}
+
+/// linear<T, Out, In>(x, w, y) on f32 or bf16 weights: g4c_linear.
+std::optional<HalideKernel> linear(const ProductOperands &p) {
+  std::optional<std::string> weightDescriptor = halideType(p.weightType);
   if (!weightDescriptor)
     return std::nullopt;
-  const int64_t tokens = call.templateArguments[0];
-  const int64_t rows = call.templateArguments[1];
-  const int64_t columns = call.templateArguments[2];
-  const bool bf16 = weightType != "float";
+  const bool bf16 = p.weightType != "float";
   HalideKernel kernel;
   kernel.generator = "g4c-linear.generator";
   kernel.registeredName = "g4c_linear";
-  kernel.params = {llvm::formatv("tokens={0}", tokens).str(),
-                   llvm::formatv("columns={0}", columns).str(),
-                   llvm::formatv("output_stride={0}", rows).str(),
+  kernel.params = {llvm::formatv("tokens={0}", p.tokens).str(),
+                   llvm::formatv("columns={0}", p.columns).str(),
+                   llvm::formatv("output_stride={0}", p.rows).str(),
                    bf16 ? "bf16_weight=true" : "bf16_weight=false"};
   // Strict float: every row rounds alike wherever a thread's part of the
   // rows starts (with fused multiply-adds, a tile at the edge rounded
   // differently). Past 2^31 bytes (a 31B model's f32 LM head) Halide
   // indexes in 64 bits.
   kernel.targetFeatures = "strict_float";
-  if (uint64_t(rows) * uint64_t(columns) * (bf16 ? 2 : 4) >= (1ull << 31))
+  if (uint64_t(p.rows) * uint64_t(p.columns) * (bf16 ? 2 : 4) >= (1ull << 31))
     kernel.targetFeatures += "-large_buffers";
   kernel.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *input, halide_buffer_t "
       "*weight, halide_buffer_t *output);";
-  kernel.body = llvm::formatv(
-      "  G4K_PROFILE_KERNEL(\"linear (halide)\");\n"
-      "  g4k::parallel_for({3}, g4k::kRowGrain, [&](int64_t begin, int64_t "
-      "end) {{\n"
-      "    const int rows = int(end - begin);\n"
-      "    g4k::halide::view<2> x({0}, g4k::halide::f32(), {{{4}, {5}});\n"
-      "    g4k::halide::view<2> w({1} + begin * {4}, {6}, {{{4}, rows});\n"
-      "    g4k::halide::view<2> y({2} + begin, g4k::halide::f32(), "
-      "{{rows, {5}}, {{1, {3}});\n"
-      "    g4k::halide::check(@FUNCTION@(x.get(), w.get(), y.get()), "
-      "\"@FUNCTION@\");\n"
-      "  });\n",
-      nameOf(x.buffer), nameOf(weight.buffer),
-      logits ? std::string("logits") : nameOf(y.buffer), rows, columns, tokens,
-      *weightDescriptor);
+  kernel.body =
+      "  G4K_PROFILE_KERNEL(\"linear (halide)\");\n" +
+      callOnRowParts(
+          p,
+          llvm::formatv(
+              "    g4k::halide::view<2> x({0}, g4k::halide::f32(), {{{1}, "
+              "{2}});\n"
+              "    g4k::halide::view<2> w({3} + begin * {1}, {4}, {{{1}, "
+              "rows});\n",
+              p.x, p.columns, p.tokens, p.weight, *weightDescriptor)
+              .str(),
+          "x.get(), w.get()");
+  return kernel;
+}
+
+/// linear<T, Out, In>(x, w, y) on int8 or int4 weights with int8
+/// activations where the target's C++ runs g4k's AVX-512 kernels for it:
+/// g4c_quantised_linear, its scaled sums in their order (g4k::
+/// integer_sum_order_of, which the wrapper asserts).
+std::optional<HalideKernel> quantisedLinear(const ProductOperands &p,
+                                            bool avx512Kernels) {
+  const bool int8 = p.weightType == "g4k::q8";
+  int64_t group = 0;
+  llvm::StringRef groupText = p.weightType;
+  if (!int8 &&
+      (!groupText.consume_front("g4k::q4<") || !groupText.consume_back(">") ||
+       groupText.getAsInteger(10, group) || group % 8 != 0))
+    return std::nullopt;
+  // g4k::uses_int8_activations: int8 weights in whole activation blocks.
+  const int64_t block = int8 ? 32 : group;
+  if (p.columns % block != 0)
+    return std::nullopt;
+  // g4k's AVX-512 kernels: tokens in lanes from 16 tokens, else chunks of
+  // 64 weight bytes, where the shape allows (g4k_avx512*.h). Elsewhere the
+  // portable kernels run, whose order of sums depends on the C++ compiler
+  // that builds them (the generated project prefers clang where there is
+  // one): they stay the kernel library's.
+  const int64_t chunk = int8 ? 64 : 128;
+  const bool tokenLanes =
+      p.tokens >= 16 && p.columns % chunk == 0 && chunk % block == 0;
+  const bool chunks = p.columns % chunk == 0 && (int8 || 128 % group == 0);
+  if (!avx512Kernels || !(tokenLanes || chunks))
+    return std::nullopt;
+  const bool lanes = !tokenLanes;
+  HalideKernel kernel;
+  kernel.generator = "g4c-quantised-linear.generator";
+  kernel.registeredName = "g4c_quantised_linear";
+  kernel.params = {llvm::formatv("tokens={0}", p.tokens).str(),
+                   llvm::formatv("columns={0}", p.columns).str(),
+                   llvm::formatv("output_stride={0}", p.rows).str(),
+                   int8 ? "format=int8" : "format=int4",
+                   llvm::formatv("group={0}", int8 ? 32 : group).str(),
+                   lanes ? "order=lanes" : "order=blocks"};
+  kernel.targetFeatures = "strict_float";
+  kernel.declaration =
+      "extern \"C\" int @FUNCTION@(halide_buffer_t *levels, halide_buffer_t "
+      "*scales, halide_buffer_t *weight, halide_buffer_t *output);";
+  const std::string shape =
+      llvm::formatv("{0}, {1}, {2}", p.weightType, p.tokens, p.columns).str();
+  // The activations as g4k::linear quantises them, into one static buffer
+  // per shape and calling thread (no allocation; the pool's threads read
+  // the caller's through the reference).
+  kernel.body =
+      llvm::formatv(
+          "  G4K_PROFILE_KERNEL(\"linear (halide)\");\n"
+          "  static_assert(g4k::integer_sum_order_of<{0}>() == "
+          "g4k::integer_sum_order::{1}, \"g4c generated this product for "
+          "g4k's {1} order\");\n"
+          "  static thread_local g4k::q8_activations<{2}, {3}, {4}> buffer;\n"
+          "  auto &a = buffer;\n"
+          "  g4k::parallel_for({2}, g4k::kQuantizeGrain, [&](int64_t first, "
+          "int64_t last) {{\n"
+          "    g4k::quantize_activations({5}, a, int(first), int(last));\n"
+          "  });\n"
+          "  constexpr size_t row = g4k::row_bytes<{3}>(static_cast<const "
+          "{6} *>(nullptr));\n",
+          shape, lanes ? "lanes" : "blocks", p.tokens, p.columns, block, p.x,
+          p.weightType)
+          .str() +
+      callOnRowParts(
+          p,
+          llvm::formatv(
+              "    g4k::halide::view<2> q(a.q, g4k::halide::i8(), {{{0}, "
+              "{1}});\n"
+              "    g4k::halide::view<2> s(a.scale, g4k::halide::f32(), "
+              "{{{2}, {1}});\n"
+              "    g4k::halide::view<2> w(g4k::bytes_of({3}) + begin * row, "
+              "g4k::halide::bytes(), {{int(row), rows});\n",
+              p.columns, p.tokens, p.columns / block, p.weight)
+              .str(),
+          "q.get(), s.get(), w.get()");
   return kernel;
 }
 
@@ -352,11 +458,21 @@ llvm::Error runAll(std::vector<GeneratorRun> &runs) {
 
 } // namespace
 
-std::optional<HalideKernel> halideKernelFor(
-    const KernelCall &call, llvm::function_ref<std::string(mlir::Value)> nameOf,
-    llvm::function_ref<std::string(mlir::Value)> elementTypeOf, bool products) {
-  if (products && call.kernel == "linear" && call.arguments.size() == 3)
-    return linear(call, nameOf, elementTypeOf);
+std::optional<HalideKernel>
+halideKernelFor(const KernelCall &call,
+                llvm::function_ref<std::string(mlir::Value)> nameOf,
+                llvm::function_ref<std::string(mlir::Value)> elementTypeOf,
+                const HalideKernelOptions &options) {
+  if (options.products) {
+    if (std::optional<ProductOperands> operands =
+            productOperands(call, nameOf, elementTypeOf)) {
+      if (std::optional<HalideKernel> kernel = linear(*operands))
+        return kernel;
+      if (options.exactActivations)
+        return std::nullopt;
+      return quantisedLinear(*operands, options.avx512Kernels);
+    }
+  }
   if (call.kernel == "rms_norm" && call.arguments.size() == 4)
     return rmsNorm(call, nameOf, elementTypeOf);
   if (call.kernel == "gelu_gate_rows" && call.arguments.size() == 3)

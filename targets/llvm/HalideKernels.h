@@ -37,12 +37,24 @@ struct HalideKernel {
   std::string body;        ///< the wrapper's statements
 };
 
-/// The Halide kernel for |call|, if a generator covers it (matrix products
-/// only with |products|). |nameOf| spells a buffer in the wrapper,
-/// |elementTypeOf| gives its C++ element type.
-std::optional<HalideKernel> halideKernelFor(
-    const KernelCall &call, llvm::function_ref<std::string(mlir::Value)> nameOf,
-    llvm::function_ref<std::string(mlir::Value)> elementTypeOf, bool products);
+/// Which kernels Halide generates, and what the target's C++ kernels do.
+struct HalideKernelOptions {
+  bool products = false; ///< the matrix products too
+  /// The target's C++ is built with g4k's AVX-512 VNNI kernels: int8 / int4
+  /// products round in their order (g4k::integer_sum_order_of).
+  bool avx512Kernels = false;
+  /// int8 / int4 products keep f32 activations (G4K_EXACT_ACTIVATIONS):
+  /// the kernel library's, not Halide's.
+  bool exactActivations = false;
+};
+
+/// The Halide kernel for |call|, if a generator covers it. |nameOf| spells
+/// a buffer in the wrapper, |elementTypeOf| gives its C++ element type.
+std::optional<HalideKernel>
+halideKernelFor(const KernelCall &call,
+                llvm::function_ref<std::string(mlir::Value)> nameOf,
+                llvm::function_ref<std::string(mlir::Value)> elementTypeOf,
+                const HalideKernelOptions &options);
 
 /// A kernel to generate: |function| is the name it gets.
 struct HalideRequest {

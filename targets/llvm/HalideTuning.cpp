@@ -75,7 +75,8 @@ llvm::ArrayRef<ScheduleKnob> scheduleKnobs(llvm::StringRef registeredName) {
     return vectors;
   // Rows of a register tile of partial sums (tokens stay at 4).
   static const std::vector<ScheduleKnob> rowTiles{{"row_tile", {4, 2, 8}}};
-  if (registeredName == "g4c_linear")
+  if (registeredName == "g4c_linear" ||
+      registeredName == "g4c_quantised_linear")
     return rowTiles;
   return {};
 }

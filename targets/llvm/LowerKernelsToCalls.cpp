@@ -105,9 +105,9 @@ private:
 class EntryLowering {
 public:
   EntryLowering(func::FuncOp entry, DictionaryAttr packed,
-                WrapperTable &wrappers, bool halide, bool halideProducts)
-      : entry(entry), packed(packed), wrappers(wrappers), halide(halide),
-        halideProducts(halideProducts) {}
+                WrapperTable &wrappers,
+                std::optional<HalideKernelOptions> halide)
+      : entry(entry), packed(packed), wrappers(wrappers), halide(halide) {}
 
   LogicalResult lower(func::FuncOp target);
 
@@ -136,8 +136,8 @@ private:
   func::FuncOp entry;
   DictionaryAttr packed;
   WrapperTable &wrappers;
-  bool halide;         ///< call Halide kernels where a generator covers the op
-  bool halideProducts; ///< ... the matrix products included
+  /// Call Halide kernels where a generator covers the op.
+  std::optional<HalideKernelOptions> halide;
   /// The pointer each memref of the entry function became.
   llvm::DenseMap<Value, Value> pointers;
   /// The lowered entry point's arguments.
@@ -204,7 +204,7 @@ LogicalResult EntryLowering::lowerKernel(Operation &op, OpBuilder &builder) {
   if (halide)
     generated = halideKernelFor(
         *call, nameOf, [&](Value buffer) { return cppElementType(buffer); },
-        halideProducts);
+        *halide);
   std::string body = generated ? generated->body
                                : "  " + renderKernelCall(*call, nameOf) + ";\n";
   SmallVector<Type> types;
@@ -343,6 +343,10 @@ struct LowerKernelsToCallsPass
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
     lowerTables(module, builder);
     WrapperTable wrappers(module, prefix);
+    std::optional<HalideKernelOptions> halideOptions;
+    if (halide)
+      halideOptions =
+          HalideKernelOptions{halideProducts, avx512Kernels, exactActivations};
     auto ptr = LLVM::LLVMPointerType::get(&getContext());
     for (func::FuncOp entry : entries) {
       auto target = func::FuncOp::create(
@@ -350,7 +354,7 @@ struct LowerKernelsToCallsPass
           (prefix + "_forward_" + entry.getName()).str(),
           builder.getFunctionType({ptr, ptr, ptr, builder.getI64Type(), ptr},
                                   {}));
-      if (failed(EntryLowering(entry, packed, wrappers, halide, halideProducts)
+      if (failed(EntryLowering(entry, packed, wrappers, halideOptions)
                      .lower(target)))
         return signalPassFailure();
     }

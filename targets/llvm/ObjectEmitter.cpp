@@ -57,6 +57,8 @@ llvm::Expected<ObjectTarget> parseObjectTarget(llvm::StringRef name) {
     for (const auto &[feature, enabled] : features)
       list.push_back((enabled ? "+" : "-") + feature);
     target.features = llvm::join(list, ",");
+    // g4k.h's condition (GCC -march=native defines the same macros).
+    target.avx512Kernels = features["avx512bw"] && features["avx512vnni"];
     target.cxxFlags = "-march=native";
     target.halideTarget = "host";
   } else if (name == "x86-64-v3" || name == "x86-64-v4") {
@@ -106,13 +108,17 @@ void annotatePackedWeights(ModuleOp module, const PackedWeights &weights) {
 }
 
 FailureOr<ObjectKernels> lowerToLLVMDialect(ModuleOp module,
-                                            llvm::StringRef prefix, bool halide,
-                                            bool halideProducts) {
+                                            llvm::StringRef prefix,
+                                            const HalideKernelOptions *halide) {
   PassManager toCalls(module.getContext());
   LowerKernelsToCallsPassOptions options;
   options.prefix = prefix.str();
-  options.halide = halide;
-  options.halideProducts = halideProducts;
+  options.halide = halide != nullptr;
+  if (halide) {
+    options.halideProducts = halide->products;
+    options.avx512Kernels = halide->avx512Kernels;
+    options.exactActivations = halide->exactActivations;
+  }
   toCalls.addPass(createLowerKernelsToCallsPass(options));
   if (failed(toCalls.run(module)))
     return failure();

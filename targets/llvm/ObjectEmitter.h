@@ -33,6 +33,8 @@ struct ObjectTarget {
   std::string abi;          ///< empty: the triple's default
   std::string cxxFlags;     ///< e.g. "-march=x86-64-v3"
   std::string halideTarget; ///< the Halide generators' target string
+  /// The C++ built with cxxFlags gets g4k's AVX-512 VNNI kernels.
+  bool avx512Kernels = false;
 };
 
 /// The names --target accepts, for --help and errors.
@@ -57,12 +59,11 @@ struct ObjectKernels {
 
 /// Lowers a kernel-level module carrying g4k.packed_weights to the LLVM
 /// dialect in place and returns the kernels it calls (Halide ones where a
-/// generator covers the op, with |halide|; the matrix products too with
-/// |halideProducts|). Errors go to the context's diagnostic handler.
-mlir::FailureOr<ObjectKernels> lowerToLLVMDialect(mlir::ModuleOp module,
-                                                  llvm::StringRef prefix,
-                                                  bool halide,
-                                                  bool halideProducts = false);
+/// generator covers the op, with |halide|). Errors go to the context's
+/// diagnostic handler.
+mlir::FailureOr<ObjectKernels>
+lowerToLLVMDialect(mlir::ModuleOp module, llvm::StringRef prefix,
+                   const HalideKernelOptions *halide);
 
 /// Translates an LLVM-dialect |module| to LLVM IR and writes the object
 /// file for |target| to |out|: every function nounwind and with the

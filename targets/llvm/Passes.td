@@ -31,7 +31,8 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
     (`g4k.halide_generator`: the kernel's name, its generator, registered
     name, the Halide target features it needs and its GeneratorParams;
     `g4k.cpp_declaration`: the kernel's C declaration); the matrix
-    products only with `halide-products`. Calls that write the logits sit in an `scf.if` on
+    products only with `halide-products`, those of int8 / int4 weights in
+    the order of the g4k kernels that `avx512-kernels` names. Calls that write the logits sit in an `scf.if` on
     a non-null logits pointer. Everything else in the module (weight
     symbols, the memory plan) is dropped. Upstream conversions
     (scf/func/arith/cf to LLVM) finish the lowering.
@@ -43,8 +44,14 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
            "Wrappers call Halide-generated kernels where a generator covers "
            "the op (the declaration names it in g4k.halide_generator)">,
     Option<"halideProducts", "halide-products", "bool", "false",
-           "With halide: the matrix products of f32 and bf16 weights too "
-           "(g4c_linear; slower than the kernel library's so far)">,
+           "With halide: the matrix products too (g4c_linear, "
+           "g4c_quantised_linear; slower than the kernel library's so far)">,
+    Option<"avx512Kernels", "avx512-kernels", "bool", "false",
+           "The target's C++ is built with g4k's AVX-512 VNNI kernels: "
+           "int8 / int4 products round in their order">,
+    Option<"exactActivations", "exact-activations", "bool", "false",
+           "int8 / int4 products keep f32 activations: no Halide integer "
+           "products">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",

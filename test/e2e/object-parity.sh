@@ -5,9 +5,10 @@
 # artifacts are reproducible (a second compile gives byte-identical files).
 # usage: object-parity.sh G4C NPY_DIFF WORK PRESET WEIGHTS [OBJ_FLAGS...]
 #   OBJ_FLAGS: more `g4c compile` flags for the object backend
-#   (--halide-products: its f32 / bf16 matrix products from Halide too,
-#   which sum in g4k::dot's order but without fused multiply-adds, so
-#   within 1e-5 of the C++ backend's, not bit for bit).
+#   (--halide-products: its matrix products from Halide too. The f32 / bf16
+#   ones sum in g4k::dot's order but without fused multiply-adds, so within
+#   1e-5 of the C++ backend's, not bit for bit; the int8 / int4 ones only
+#   where g4k's AVX-512 kernels would run, in their order, bit for bit).
 #   The Halide kernels round as the g4k.h ones do (same order of sums, no
 #   fused multiply-adds): a difference in the last bit would become a whole
 #   int8 quantisation step of the activations now and then (it did: 0.07 in

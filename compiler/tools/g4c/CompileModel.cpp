@@ -266,8 +266,10 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     // the kernel-level module (plan, shapes).
     mlir::OwningOpRef<mlir::ModuleOp> lowered((**module).clone());
     annotatePackedWeights(*lowered, *packed);
-    auto kernels = lowerToLLVMDialect(*lowered, modelName, /*halide=*/true,
-                                      settings.halideProducts);
+    HalideKernelOptions halide{settings.halideProducts,
+                               settings.objectTarget->avx512Kernels,
+                               settings.exactActivations};
+    auto kernels = lowerToLLVMDialect(*lowered, modelName, &halide);
     if (failed(kernels))
       return makeError("the object backend failed: " + diagnostics);
     if (settings.tuning) {

@@ -1,0 +1,225 @@
+//===- quantised_linear_generator.cpp - Halide int8 / int4 products -------===//
+//
+// Part of g4c. This file implements the Halide generator of the matrix
+// product of int8 or group-wise int4 weights with int8 activations (Q8_0:
+// int8 levels, one f32 scale per block of columns, quantised by the caller
+// with g4k::quantize_activations): y[t, o] = sum over blocks of the block's
+// scales times the exact integer sum of its levels' products.
+//
+// The integer sums are exact in any order; the float steps follow the g4k.h
+// kernel that the C++ backend runs for the same shape and target, so that
+// the two backends round alike, bit for bit (a last-bit difference in one
+// layer's outputs can move a level of the next layer's int8 activations):
+//
+//  - `order=blocks`: g4k's portable kernels and its AVX-512 kernels with
+//    tokens in lanes (prefill): per output, the blocks' scaled sums added
+//    in block order, then (int8) times the row's scale.
+//  - `order=lanes`: g4k's AVX-512 chunked kernels (decode): 16 partial sums,
+//    lane l taking 4 weight bytes of each chunk of 64 bytes (64 int8
+//    columns, 128 int4 columns) in chunk order, added as a tree at the end
+//    (lane l + lane l + 8, then + 4, + 2, + 1), then (int8) times the
+//    row's scale.
+//
+// A scaled sum is a product then a sum, never fused (g4k keeps them apart):
+// int8 sum += float(isum) * activation scale; int4 sum += float(isum) *
+// (weight scale * activation scale).
+//
+// Weight rows as the weight file stores them (runtime/src/
+// weight_file_format.h): int8 columns then the row's f32 scale; int4
+// nibbles (byte j of group g: column g*G + j low, g*G + G/2 + j high, value
+// nibble - 8) then the groups' f16 scales. The rows are not fixed: the
+// caller splits them across its threads, as for g4c_linear.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Halide.h"
+
+#include <algorithm>
+#include <string>
+
+namespace {
+
+using namespace Halide;
+
+enum class WeightFormat { Int8, Int4 };
+enum class SumOrder { Blocks, Lanes };
+
+/// The lanes of g4k's AVX-512 partial sums and the bytes each takes of a
+/// chunk.
+constexpr int kLanes = 16, kBytesPerLane = 4, kChunkBytes = 64;
+
+class QuantisedLinearGenerator : public Generator<QuantisedLinearGenerator> {
+public:
+  GeneratorParam<int> tokens{"tokens", 1};
+  GeneratorParam<int> columns{"columns", 64};
+  GeneratorParam<int> outputStride{"output_stride", 0}; // 0: the rows given
+  GeneratorParam<WeightFormat> format{
+      "format",
+      WeightFormat::Int8,
+      {{"int8", WeightFormat::Int8}, {"int4", WeightFormat::Int4}}};
+  GeneratorParam<int> group{"group", 32}; // int4's columns per scale
+  GeneratorParam<SumOrder> order{
+      "order",
+      SumOrder::Blocks,
+      {{"blocks", SumOrder::Blocks}, {"lanes", SumOrder::Lanes}}};
+  /// Schedule: rows of a tile, each token's activations loaded once for
+  /// them.
+  GeneratorParam<int> rowTile{"row_tile", 4};
+
+  Input<Buffer<int8_t, 2>> levels{"levels"};  // [tokens][columns]
+  Input<Buffer<float, 2>> scales{"scales"};   // [tokens][columns / block]
+  Input<Buffer<uint8_t, 2>> weight{"weight"}; // [rows][row bytes]
+  Output<Buffer<float, 2>> output{"output"};  // [tokens][rows], strided
+
+  void generate() {
+    const bool int4 = format == WeightFormat::Int4;
+    const int width = columns, block = int4 ? int(group) : 32;
+    require(width % block == 0, "columns must be whole blocks of the "
+                                "activations' (32; int4: the group)");
+    // A tile past the last row computes from the last one (its results are
+    // not stored): every read stays in the buffer.
+    Expr row = clamp(o, 0, weight.dim(1).extent() - 1);
+    Expr token = clamp(t, 0, int(tokens) - 1);
+
+    // The weight level of column i, and a block's weight scale.
+    Func level("level"), weightScale("weight_scale");
+    if (int4) {
+      const int half = block / 2;
+      Expr byte = weight(i / block * half + i % half, row);
+      Expr nibble = select(i % block < half, byte & 15, byte >> 4);
+      level(i, o) = cast<int32_t>(nibble) - 8;
+      Expr at = width / 2 + 2 * i;
+      Expr bits = cast<uint16_t>(weight(at, row)) |
+                  (cast<uint16_t>(weight(at + 1, row)) << 8);
+      weightScale(i, o) = cast<float>(reinterpret(Float(16), bits));
+    } else {
+      level(i, o) = cast<int32_t>(reinterpret(Int(8), weight(i, row)));
+    }
+    Func product("product");
+    product(i, o, t) = level(i, o) * cast<int32_t>(levels(i, token));
+    // block / chunk b's scale of token t (int4: times the weight's).
+    auto scaleOf = [&](Expr b) {
+      Expr s = scales(b, token);
+      return int4 ? Expr(weightScale(b, o) * s) : s;
+    };
+
+    Func sum("sum");
+    if (order == SumOrder::Blocks) {
+      blockColumns = RDom(0, block, "block_columns");
+      RDom blocks(0, width / block, "blocks");
+      blockSum(b, o, t) = 0;
+      blockSum(b, o, t) += product(b * block + blockColumns, o, t);
+      partial(o, t) = 0.0f;
+      partial(o, t) += cast<float>(blockSum(blocks, o, t)) * scaleOf(blocks);
+      sum(o, t) = partial(o, t);
+    } else {
+      // Chunk c, lane l: weight bytes c * 64 + 4 l + m, m < 4.
+      const int chunkColumns = int4 ? 2 * kChunkBytes : kChunkBytes;
+      require(width % chunkColumns == 0,
+              "order=lanes needs whole chunks (64 int8 / 128 int4 columns)");
+      require(!int4 || (chunkColumns % block == 0 && block % 8 == 0),
+              "order=lanes needs int4 groups of 8 to 128 that divide 128");
+      chunks = RDom(0, width / chunkColumns, "chunks");
+      // The column of the m-th weight byte of lane |lane| in chunk |chunk|
+      // (int4: its low nibble's; the high one's is half a group on).
+      const int half = block / 2;
+      auto columnOf = [&](Expr chunk, Expr lane, int m) {
+        Expr byteInChunk = kBytesPerLane * lane + m;
+        if (!int4)
+          return chunk * chunkColumns + byteInChunk;
+        return chunk * chunkColumns + byteInChunk / half * block +
+               byteInChunk % half;
+      };
+      Expr laneSum = 0;
+      for (int m = 0; m < kBytesPerLane; ++m) {
+        Expr column = columnOf(c, l, m);
+        laneSum += product(column, o, t);
+        if (int4)
+          laneSum += product(column + half, o, t);
+      }
+      laneIntegerSum(l, c, o, t) = laneSum;
+      partial(l, o, t) = 0.0f;
+      partial(l, o, t) += cast<float>(laneIntegerSum(l, chunks, o, t)) *
+                          scaleOf(columnOf(chunks, l, 0) / block);
+      // _mm512_reduce_add_ps's tree.
+      Expr halves[8];
+      for (int j = 0; j < 8; ++j)
+        halves[j] = partial(j, o, t) + partial(j + 8, o, t);
+      Expr quarters[4], eighths[2];
+      for (int j = 0; j < 4; ++j)
+        quarters[j] = halves[j] + halves[j + 4];
+      for (int j = 0; j < 2; ++j)
+        eighths[j] = quarters[j] + quarters[j + 2];
+      sum(o, t) = eighths[0] + eighths[1];
+    }
+    if (int4) {
+      output(o, t) = sum(o, t);
+    } else {
+      Expr at = width;
+      Expr bits = cast<uint32_t>(weight(at, row)) |
+                  (cast<uint32_t>(weight(at + 1, row)) << 8) |
+                  (cast<uint32_t>(weight(at + 2, row)) << 16) |
+                  (cast<uint32_t>(weight(at + 3, row)) << 24);
+      output(o, t) = sum(o, t) * reinterpret(Float(32), bits);
+    }
+  }
+
+  void schedule() {
+    const int width = columns;
+    levels.dim(0).set_bounds(0, width).set_stride(1);
+    levels.dim(1).set_bounds(0, tokens).set_stride(width);
+    const bool int4 = format == WeightFormat::Int4;
+    const int block = int4 ? int(group) : 32;
+    scales.dim(0).set_bounds(0, width / block).set_stride(1);
+    scales.dim(1).set_bounds(0, tokens).set_stride(width / block);
+    weight.dim(0).set_stride(1);
+    output.dim(0).set_stride(1);
+    output.dim(1).set_bounds(0, tokens);
+    if (outputStride > 0)
+      output.dim(1).set_stride(outputStride);
+    const int allRows = outputStride > 0 ? int(outputStride) : 2048;
+    const int rowBytes = int4 ? width / 2 + width / block * 2 : width + 4;
+    levels.set_estimates({{0, width}, {0, tokens}});
+    scales.set_estimates({{0, width / block}, {0, tokens}});
+    weight.set_estimates({{0, (rowBytes + 15) / 16 * 16}, {0, allRows}});
+    output.set_estimates({{0, allRows}, {0, tokens}});
+
+    const int rows = std::max(1, int(rowTile));
+    Var oOuter("o_outer"), oInner("o_inner");
+    output.split(o, oOuter, oInner, rows, TailStrategy::GuardWithIf)
+        .reorder(oInner, t, oOuter);
+    if (order == SumOrder::Lanes) {
+      // The tile's 16-lane partial sums stay in registers while the chunks
+      // go by, as in g4k's tiles.
+      partial.compute_at(output, oOuter).vectorize(l).unroll(o).unroll(t);
+      partial.update()
+          .reorder(l, o, t, chunks)
+          .vectorize(l)
+          .unroll(o)
+          .unroll(t);
+    } else {
+      // Block sums vectorised along the block's columns (integer sums:
+      // any order), the scaled sums added in block order per output.
+      partial.compute_at(output, oOuter).unroll(o);
+      partial.update().reorder(o, t).unroll(o);
+      blockSum.compute_at(partial, o);
+      blockSum.update().atomic().vectorize(blockColumns, 16);
+    }
+  }
+
+private:
+  /// A shape g4c never asks for: the generator stops, naming it.
+  static void require(bool holds, const char *what) {
+    if (!holds)
+      throw CompileError(std::string("g4c_quantised_linear: ") + what);
+  }
+
+  Var i{"i"}, o{"o"}, t{"t"}, b{"b"}, c{"c"}, l{"l"};
+  Func blockSum{"block_sum"}, laneIntegerSum{"lane_integer_sum"},
+      partial{"partial"};
+  RDom blockColumns, chunks;
+};
+
+} // namespace
+
+HALIDE_REGISTER_GENERATOR(QuantisedLinearGenerator, g4c_quantised_linear)
