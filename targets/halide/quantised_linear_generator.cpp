@@ -20,6 +20,10 @@
 //    (lane l + lane l + 8, then + 4, + 2, + 1), then (int8) times the
 //    row's scale.
 //
+// The integer sums are u8 x i8 products in runs of 4 (vpdpbusd with AVX-512
+// VNNI): int4 nibbles as stored, int8 weights with the sign bit flipped,
+// each bias taken off with the activations' sum.
+//
 // A scaled sum is a product then a sum, never fused (g4k keeps them apart):
 // int8 sum += float(isum) * activation scale; int4 sum += float(isum) *
 // (weight scale * activation scale).
@@ -81,34 +85,56 @@ public:
     Expr row = clamp(o, 0, weight.dim(1).extent() - 1);
     Expr token = clamp(t, 0, int(tokens) - 1);
 
-    // The weight level of column i, and a block's weight scale.
-    Func level("level"), weightScale("weight_scale");
+    // A block's weight scale (int4: the group's f16), and activations'.
+    Func weightScale("weight_scale");
     if (int4) {
-      const int half = block / 2;
-      Expr byte = weight(i / block * half + i % half, row);
-      Expr nibble = select(i % block < half, byte & 15, byte >> 4);
-      level(i, o) = cast<int32_t>(nibble) - 8;
       Expr at = width / 2 + 2 * i;
       Expr bits = cast<uint16_t>(weight(at, row)) |
                   (cast<uint16_t>(weight(at + 1, row)) << 8);
       weightScale(i, o) = cast<float>(reinterpret(Float(16), bits));
-    } else {
-      level(i, o) = cast<int32_t>(reinterpret(Int(8), weight(i, row)));
     }
-    Func product("product");
-    product(i, o, t) = level(i, o) * cast<int32_t>(levels(i, token));
+    activationScale(b, t) = scales(b, token);
     // block / chunk b's scale of token t (int4: times the weight's).
     auto scaleOf = [&](Expr b) {
-      Expr s = scales(b, token);
+      Expr s = activationScale(b, t);
       return int4 ? Expr(weightScale(b, o) * s) : s;
     };
 
     Func sum("sum");
     if (order == SumOrder::Blocks) {
-      blockColumns = RDom(0, block, "block_columns");
-      RDom blocks(0, width / block, "blocks");
-      blockSum(b, o, t) = 0;
-      blockSum(b, o, t) += product(b * block + blockColumns, o, t);
+      // Block b's integer sums for tokens in vector lanes: runs of 4
+      // columns q, 4 q + 1, ... as u8 x i8 products (vpdpbusd), the
+      // activations laid out 4 columns x token once per call, the weights'
+      // bias taken off per block and token (as in g4k's lane kernels).
+      const int quads = block / 4;
+      blocks = RDom(0, width / block, "blocks");
+      const int half = block / 2;
+      // The activations stored 4 columns x token x quad of columns.
+      quadActivation(i, t, k) = levels(4 * k + i, token);
+      auto activation = [&](Expr column) {
+        return cast<int32_t>(quadActivation(column % 4, t, column / 4));
+      };
+      quadColumns = RDom(0, block, "quad_columns");
+      blockOffset(b, t) = 0;
+      blockOffset(b, t) +=
+          (int4 ? -8 : -128) * activation(b * block + quadColumns);
+      blockSum(b, o, t) = blockOffset(b, t);
+      if (int4) {
+        // Bytes b * half + j: column j low, column half + j high.
+        quadBytes = RDom(0, kBytesPerLane, 0, half / 4, "quad_bytes");
+        Expr at = b * half + 4 * quadBytes.y + quadBytes.x;
+        Expr byte = weight(at, row);
+        Expr column = b * block + 4 * quadBytes.y + quadBytes.x;
+        blockSum(b, o, t) += cast<int32_t>(byte & 15) * activation(column);
+        blockSum(b, o, t) +=
+            cast<int32_t>(byte >> 4) * activation(column + half);
+      } else {
+        quadBytes = RDom(0, kBytesPerLane, 0, quads, "quad_bytes");
+        Expr at = b * block + 4 * quadBytes.y + quadBytes.x;
+        blockSum(b, o, t) +=
+            cast<int32_t>(weight(at, row) ^ cast<uint8_t>(128)) *
+            activation(at);
+      }
       partial(o, t) = 0.0f;
       partial(o, t) += cast<float>(blockSum(blocks, o, t)) * scaleOf(blocks);
       sum(o, t) = partial(o, t);
@@ -120,27 +146,44 @@ public:
       require(!int4 || (chunkColumns % block == 0 && block % 8 == 0),
               "order=lanes needs int4 groups of 8 to 128 that divide 128");
       chunks = RDom(0, width / chunkColumns, "chunks");
-      // The column of the m-th weight byte of lane |lane| in chunk |chunk|
-      // (int4: its low nibble's; the high one's is half a group on).
+      byteOfLane = RDom(0, kBytesPerLane, "byte_of_lane");
+      Expr byteAt = c * kChunkBytes + kBytesPerLane * l + byteOfLane;
+      // The integer sums as u8 x i8 products in runs of 4 (what vpdpbusd
+      // takes), with the activations put in the weight bytes' order once
+      // per call, and a correction per lane: exact, like any integer sum.
       const int half = block / 2;
-      auto columnOf = [&](Expr chunk, Expr lane, int m) {
-        Expr byteInChunk = kBytesPerLane * lane + m;
-        if (!int4)
-          return chunk * chunkColumns + byteInChunk;
-        return chunk * chunkColumns + byteInChunk / half * block +
-               byteInChunk % half;
-      };
-      Expr laneSum = 0;
-      for (int m = 0; m < kBytesPerLane; ++m) {
-        Expr column = columnOf(c, l, m);
-        laneSum += product(column, o, t);
-        if (int4)
-          laneSum += product(column + half, o, t);
+      if (int4) {
+        // The nibbles (0..15, value + 8) against the activations of byte
+        // k's low and high columns; the + 8 taken off as -8 * their sum.
+        Expr column = k / half * block + k % half;
+        lowActivation(k, t) = levels(column, token);
+        highActivation(k, t) = levels(column + half, token);
+        laneOffset(l, c, t) = 0;
+        laneOffset(l, c, t) += -8 * (cast<int32_t>(lowActivation(byteAt, t)) +
+                                     cast<int32_t>(highActivation(byteAt, t)));
+        Expr byte = weight(byteAt, row);
+        laneIntegerSum(l, c, o, t) = laneOffset(l, c, t);
+        laneIntegerSum(l, c, o, t) +=
+            cast<int32_t>(byte & 15) * cast<int32_t>(lowActivation(byteAt, t));
+        laneIntegerSum(l, c, o, t) +=
+            cast<int32_t>(byte >> 4) * cast<int32_t>(highActivation(byteAt, t));
+      } else {
+        // The weights biased to u8 (+ 128: the sign bit flipped), the bias
+        // taken off as -128 * the activations' sum.
+        lowActivation(k, t) = levels(k, token);
+        laneOffset(l, c, t) = 0;
+        laneOffset(l, c, t) += -128 * cast<int32_t>(lowActivation(byteAt, t));
+        Expr biased = weight(byteAt, row) ^ cast<uint8_t>(128);
+        laneIntegerSum(l, c, o, t) = laneOffset(l, c, t);
+        laneIntegerSum(l, c, o, t) +=
+            cast<int32_t>(biased) * cast<int32_t>(lowActivation(byteAt, t));
       }
-      laneIntegerSum(l, c, o, t) = laneSum;
       partial(l, o, t) = 0.0f;
-      partial(l, o, t) += cast<float>(laneIntegerSum(l, chunks, o, t)) *
-                          scaleOf(columnOf(chunks, l, 0) / block);
+      // The lane's 4 bytes are in one block (int4: a group's half bytes).
+      const int blockBytes = int4 ? half : block;
+      partial(l, o, t) +=
+          cast<float>(laneIntegerSum(l, chunks, o, t)) *
+          scaleOf((chunks * kChunkBytes + kBytesPerLane * l) / blockBytes);
       // _mm512_reduce_add_ps's tree.
       Expr halves[8];
       for (int j = 0; j < 8; ++j)
@@ -189,21 +232,91 @@ public:
     output.split(o, oOuter, oInner, rows, TailStrategy::GuardWithIf)
         .reorder(oInner, t, oOuter);
     if (order == SumOrder::Lanes) {
+      output.prefetch(weight, oOuter, oOuter, 2,
+                      PrefetchBoundStrategy::NonFaulting);
       // The tile's 16-lane partial sums stay in registers while the chunks
       // go by, as in g4k's tiles.
-      partial.compute_at(output, oOuter).vectorize(l).unroll(o).unroll(t);
+      // Whole tiles, also at the end (those rows read the last one): fixed
+      // sizes that stay in registers.
+      partial.compute_at(output, oOuter)
+          .bound_extent(o, rows)
+          .vectorize(l)
+          .unroll(o)
+          .unroll(t);
       partial.update()
           .reorder(l, o, t, chunks)
           .vectorize(l)
           .unroll(o)
           .unroll(t);
+      // Each chunk's integer sums: 4 bytes a lane reduced in the vector
+      // (vpdpbusd with AVX-512 VNNI).
+      laneIntegerSum.compute_at(partial, chunks)
+          .vectorize(l)
+          .unroll(o)
+          .unroll(t);
+      for (int u = 0; u < laneIntegerSum.num_update_definitions(); ++u)
+        laneIntegerSum.update(u)
+            .reorder(byteOfLane, l, o, t)
+            .atomic()
+            .vectorize(byteOfLane)
+            .vectorize(l)
+            .unroll(o)
+            .unroll(t);
+      // Once per call: the activations in the weight bytes' order and the
+      // lanes' offsets.
+      lowActivation.compute_root();
+      if (int4)
+        highActivation.compute_root();
+      laneOffset.compute_root().vectorize(l);
+      laneOffset.update()
+          .reorder(byteOfLane, l)
+          .atomic()
+          .vectorize(byteOfLane)
+          .vectorize(l);
     } else {
-      // Block sums vectorised along the block's columns (integer sums:
-      // any order), the scaled sums added in block order per output.
-      partial.compute_at(output, oOuter).unroll(o);
-      partial.update().reorder(o, t).unroll(o);
-      blockSum.compute_at(partial, o);
-      blockSum.update().atomic().vectorize(blockColumns, 16);
+      // 16 tokens in a vector, row_tile rows x the tokens in registers
+      // (tokens rounded up to whole vectors: the last token's again).
+      const int vector = 16;
+      const int paddedTokens = (int(tokens) + vector - 1) / vector * vector;
+      Var tOuter("t_outer"), tInner("t_inner");
+      partial.compute_at(output, oOuter)
+          .bound_extent(o, rows)
+          .bound_extent(t, paddedTokens)
+          .reorder_storage(t, o)
+          .split(t, tOuter, tInner, vector)
+          .vectorize(tInner)
+          .unroll(tOuter)
+          .unroll(o);
+      partial.update()
+          .reorder(t, o, blocks)
+          .split(t, tOuter, tInner, vector)
+          .vectorize(tInner)
+          .unroll(tOuter)
+          .unroll(o);
+      blockSum.compute_at(partial, blocks)
+          .reorder_storage(t, o, b)
+          .split(t, tOuter, tInner, vector)
+          .vectorize(tInner)
+          .unroll(tOuter)
+          .unroll(o);
+      for (int u = 0; u < blockSum.num_update_definitions(); ++u)
+        blockSum.update(u)
+            .reorder(quadBytes.x, t, o, quadBytes.y)
+            .split(t, tOuter, tInner, vector)
+            .atomic()
+            .vectorize(quadBytes.x)
+            .vectorize(tInner)
+            .unroll(tOuter)
+            .unroll(o);
+      // Once per call, by token: the activations, 4 columns together; the
+      // blocks' offsets and scales.
+      quadActivation.compute_root().bound_extent(t, paddedTokens);
+      blockOffset.compute_root()
+          .bound_extent(t, paddedTokens)
+          .reorder_storage(t, b);
+      activationScale.compute_root()
+          .bound_extent(t, paddedTokens)
+          .reorder_storage(t, b);
     }
   }
 
@@ -214,10 +327,13 @@ private:
       throw CompileError(std::string("g4c_quantised_linear: ") + what);
   }
 
-  Var i{"i"}, o{"o"}, t{"t"}, b{"b"}, c{"c"}, l{"l"};
+  Var i{"i"}, o{"o"}, t{"t"}, b{"b"}, c{"c"}, l{"l"}, k{"k"};
   Func blockSum{"block_sum"}, laneIntegerSum{"lane_integer_sum"},
-      partial{"partial"};
-  RDom blockColumns, chunks;
+      partial{"partial"}, lowActivation{"low_activation"},
+      highActivation{"high_activation"}, laneOffset{"lane_offset"};
+  Func blockOffset{"block_offset"}, activationScale{"activation_scale"};
+  Func quadActivation{"quad_activation"};
+  RDom blocks, quadColumns, quadBytes, chunks, byteOfLane;
 };
 
 } // namespace

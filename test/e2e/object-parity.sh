@@ -22,21 +22,24 @@ rm -rf "$work"
 mkdir -p "$work"
 "$g4c" make-checkpoint --preset "$preset" --seed 5 --out "$work/ckpt" >/dev/null
 # Chunk 3 against a window of 4: prefill chunks, ring wrap, decode.
+# $PREFILL_CHUNK (default 3) sets another chunk (16: the products' kernels
+# for 16 tokens and more).
+chunk=${PREFILL_CHUNK:-3}
 compile() { # BACKEND OUT
   local flags=()
   [ "$1" = obj ] && flags=("${obj_flags[@]}")
   "$g4c" compile "$work/ckpt" -o "$2" --backend "$1" --weights "$weights" \
-    --prefill-chunk 3 --context 64 --name tiny "${flags[@]}" >/dev/null
+    --prefill-chunk "$chunk" --context 64 --name tiny "${flags[@]}" >/dev/null
 }
 tokens=2,17,30,45,100,7,8,9,10,11,300,12,13
 for backend in cpp obj; do
   compile "$backend" "$work/$backend"
   cmake -S "$work/$backend" -B "$work/$backend/build" >/dev/null
   cmake --build "$work/$backend/build" -j2 --target tiny-run >/dev/null
-  "$work/$backend/build/tiny-run" --tokens "$tokens" --prefill-chunk 3 \
+  "$work/$backend/build/tiny-run" --tokens "$tokens" --prefill-chunk "$chunk" \
     --steps 32 --dump-logits "$work/$backend.npy" >"$work/$backend.txt"
-  # 12 tokens end on a whole chunk: the `prefill_last` entry point.
-  "$work/$backend/build/tiny-run" --tokens "${tokens%,13}" --prefill-chunk 3 \
+  # 12 tokens (at chunk 3, whole chunks): the `prefill_last` entry point.
+  "$work/$backend/build/tiny-run" --tokens "${tokens%,13}" --prefill-chunk "$chunk" \
     --dump-last-logits "$work/$backend-last.npy"
 done
 test -f "$work/obj/tiny.o"
