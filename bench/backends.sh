@@ -6,7 +6,8 @@
 # see the same machine; prints the medians and the obj / cpp ratios.
 # usage: bench/backends.sh [BUILD_DIR] [WORK_DIR]
 #   env: RUNS (5), FORMAT (int4), PROMPT (512), STEPS (128), CHUNK (64),
-#        REUSE (1: keep earlier compiles in WORK)
+#        REUSE (1: keep earlier compiles in WORK), OBJ_FLAGS (more `g4c
+#        compile` flags for the object backend, e.g. --halide-products)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
@@ -28,13 +29,15 @@ context=$((prompt + steps + chunk))
 
 for backend in cpp obj; do
   out="$work/e2b-$format-$backend"
+  flags=()
+  [ "$backend" = obj ] && read -r -a flags <<<"${OBJ_FLAGS:-}"
   if [ "${REUSE:-0}" != 1 ] || [ ! -x "$out/build/e2b-run" ]; then
     echo "bench: compiling e2b at $format, --backend $backend"
     rm -rf "$out"
     /usr/bin/time -f "%e %M" -o "$work/compile-$format-$backend.time" \
       "$g4c" compile "$ckpt" -o "$out" --weights "$format" --name e2b \
       --backend "$backend" --context "$context" --prefill-chunk "$chunk" \
-      >/dev/null
+      "${flags[@]}" >/dev/null
     cmake -S "$out" -B "$out/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$out/build" -j2 >/dev/null
   fi

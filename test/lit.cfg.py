@@ -40,3 +40,13 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 for arch in ("aarch64", "riscv64"):
     if shutil.which("qemu-" + arch) and shutil.which(arch + "-linux-gnu-gcc"):
         config.available_features.add("qemu-" + arch)
+
+# g4c's int8 / int4 Halide products run where the host's C++ runs g4k's
+# AVX-512 VNNI kernels (the object backend's `host` with these features).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = set(cpuinfo.read().split())
+except OSError:
+    flags = set()
+if {"avx512bw", "avx512_vnni"} <= flags:
+    config.available_features.add("avx512-vnni")

@@ -69,6 +69,9 @@ public:
   /// Schedule: rows of a tile, each token's activations loaded once for
   /// them.
   GeneratorParam<int> rowTile{"row_tile", 4};
+  /// Schedule: how many tiles ahead the weight rows are prefetched (0:
+  /// none).
+  GeneratorParam<int> prefetchTiles{"prefetch_tiles", 2};
 
   Input<Buffer<int8_t, 2>> levels{"levels"};  // [tokens][columns]
   Input<Buffer<float, 2>> scales{"scales"};   // [tokens][columns / block]
@@ -231,9 +234,13 @@ public:
     Var oOuter("o_outer"), oInner("o_inner");
     output.split(o, oOuter, oInner, rows, TailStrategy::GuardWithIf)
         .reorder(oInner, t, oOuter);
-    if (order == SumOrder::Lanes) {
-      output.prefetch(weight, oOuter, oOuter, 2,
+    // The weight rows a few tiles on asked for while this one is summed
+    // (memory-bound in decode).
+    if (prefetchTiles > 0)
+      output.prefetch(weight, oOuter, oOuter, int(prefetchTiles),
                       PrefetchBoundStrategy::NonFaulting);
+    if (order == SumOrder::Lanes) {
+
       // The tile's 16-lane partial sums stay in registers while the chunks
       // go by, as in g4k's tiles.
       // Whole tiles, also at the end (those rows read the last one): fixed

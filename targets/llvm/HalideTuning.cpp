@@ -75,9 +75,13 @@ llvm::ArrayRef<ScheduleKnob> scheduleKnobs(llvm::StringRef registeredName) {
     return vectors;
   // Rows of a register tile of partial sums (tokens stay at 4).
   static const std::vector<ScheduleKnob> rowTiles{{"row_tile", {4, 2, 8}}};
-  if (registeredName == "g4c_linear" ||
-      registeredName == "g4c_quantised_linear")
+  if (registeredName == "g4c_linear")
     return rowTiles;
+  // ... and how many tiles ahead the weight rows are prefetched.
+  static const std::vector<ScheduleKnob> quantisedKnobs{
+      {"row_tile", {4, 2, 8}}, {"prefetch_tiles", {2, 0, 4}}};
+  if (registeredName == "g4c_quantised_linear")
+    return quantisedKnobs;
   return {};
 }
 
