@@ -109,6 +109,8 @@ public:
       // columns q, 4 q + 1, ... as u8 x i8 products (vpdpbusd), the
       // activations laid out 4 columns x token once per call, the weights'
       // bias taken off per block and token (as in g4k's lane kernels).
+      require(block % 8 == 0, "order=blocks needs int4 groups of whole "
+                              "runs of 4 bytes (a multiple of 8)");
       const int quads = block / 4;
       blocks = RDom(0, width / block, "blocks");
       const int half = block / 2;
