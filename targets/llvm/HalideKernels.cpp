@@ -123,6 +123,13 @@ std::string callOnRowParts(const ProductOperands &p, llvm::StringRef views,
       .str();
 }
 
+/// The GeneratorParams of both product generators' shape.
+std::vector<std::string> shapeParams(const ProductOperands &p) {
+  return {llvm::formatv("tokens={0}", p.tokens).str(),
+          llvm::formatv("columns={0}", p.columns).str(),
+          llvm::formatv("output_stride={0}", p.rows).str()};
+}
+
 /// linear<T, Out, In>(x, w, y) on f32 or bf16 weights: g4c_linear.
 std::optional<HalideKernel> linear(const ProductOperands &p) {
   std::optional<std::string> weightDescriptor = halideType(p.weightType);
@@ -132,10 +139,8 @@ std::optional<HalideKernel> linear(const ProductOperands &p) {
   HalideKernel kernel;
   kernel.generator = "g4c-linear.generator";
   kernel.registeredName = "g4c_linear";
-  kernel.params = {llvm::formatv("tokens={0}", p.tokens).str(),
-                   llvm::formatv("columns={0}", p.columns).str(),
-                   llvm::formatv("output_stride={0}", p.rows).str(),
-                   bf16 ? "bf16_weight=true" : "bf16_weight=false"};
+  kernel.params = shapeParams(p);
+  kernel.params.push_back(bf16 ? "bf16_weight=true" : "bf16_weight=false");
   // Strict float: every row rounds alike wherever a thread's part of the
   // rows starts (with fused multiply-adds, a tile at the edge rounded
   // differently). Past 2^31 bytes (a 31B model's f32 LM head) Halide
@@ -193,12 +198,11 @@ std::optional<HalideKernel> quantisedLinear(const ProductOperands &p,
   HalideKernel kernel;
   kernel.generator = "g4c-quantised-linear.generator";
   kernel.registeredName = "g4c_quantised_linear";
-  kernel.params = {llvm::formatv("tokens={0}", p.tokens).str(),
-                   llvm::formatv("columns={0}", p.columns).str(),
-                   llvm::formatv("output_stride={0}", p.rows).str(),
-                   int8 ? "format=int8" : "format=int4",
-                   llvm::formatv("group={0}", int8 ? 32 : group).str(),
-                   lanes ? "order=lanes" : "order=blocks"};
+  kernel.params = shapeParams(p);
+  kernel.params.insert(kernel.params.end(),
+                       {int8 ? "format=int8" : "format=int4",
+                        llvm::formatv("group={0}", block).str(),
+                        lanes ? "order=lanes" : "order=blocks"});
   kernel.targetFeatures = "strict_float";
   kernel.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *levels, halide_buffer_t "
