@@ -354,13 +354,12 @@ cmake_minimum_required(VERSION 3.20)
 # ones best, so it is preferred when no compiler was chosen.
 if(NOT DEFINED CMAKE_CXX_COMPILER AND NOT DEFINED ENV{{CXX})
   find_program(G4C_CLANGXX NAMES clang++-22 clang++-19 clang++)
-  find_program(G4C_CLANG NAMES clang-22 clang-19 clang)
-  if(G4C_CLANGXX AND G4C_CLANG)
+  if(G4C_CLANGXX)
     set(CMAKE_CXX_COMPILER ${{G4C_CLANGXX})
-    set(CMAKE_C_COMPILER ${{G4C_CLANG})
   endif()
 endif()
-project({0} LANGUAGES C CXX)
+# C++ only: no C sources, and each language enabled costs a configure step.
+project({0} LANGUAGES CXX)
 {5}
 set(G4C_ARCH_FLAGS "{6}" CACHE STRING
   "target CPU flags for the model and its programs")

@@ -38,7 +38,6 @@ if [ -n "${CROSS:-}" ]; then
     }
   done
   configure=(-DCMAKE_SYSTEM_NAME=Linux "-DCMAKE_SYSTEM_PROCESSOR=$CROSS"
-    "-DCMAKE_C_COMPILER=$CROSS-linux-gnu-gcc"
     "-DCMAKE_CXX_COMPILER=$CROSS-linux-gnu-g++" "-DG4C_ARCH_FLAGS=$arch_flags")
   run=("qemu-$CROSS" -L "/usr/$CROSS-linux-gnu")
 fi
