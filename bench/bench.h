@@ -11,6 +11,7 @@
 
 #include "g4k.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -20,6 +21,26 @@
 inline double seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
       .count();
+}
+
+/// Calls per second of |body|, over at least half a second after one call.
+template <typename Body> double callsPerSecond(Body body) {
+  body();
+  long calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    body();
+    ++calls;
+  } while (seconds(start) < 0.5);
+  return calls / seconds(start);
+}
+
+/// The best of 5 rates (the machine is shared).
+template <typename Body> double best(Body body) {
+  double rate = 0;
+  for (int i = 0; i < 5; ++i)
+    rate = std::max(rate, callsPerSecond(body));
+  return rate;
 }
 
 /// Weights of |rows| x In in format W: random bytes with every scale a

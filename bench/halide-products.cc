@@ -37,26 +37,6 @@ namespace {
 constexpr int kHidden = 1536, kMlp = 12288, kQ = 2048, kPrefillTokens = 64;
 constexpr size_t kStreamedBytes = size_t(1) << 28;
 
-/// Calls per second of |body|, over at least half a second after one call.
-template <typename Body> double callsPerSecond(Body body) {
-  body();
-  long calls = 0;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    body();
-    ++calls;
-  } while (seconds(start) < 0.5);
-  return calls / seconds(start);
-}
-
-/// The best of 5 (the machine is shared).
-template <typename Body> double best(Body body) {
-  double rate = 0;
-  for (int i = 0; i < 5; ++i)
-    rate = std::max(rate, callsPerSecond(body));
-  return rate;
-}
-
 /// g4k's and Halide's rate for T tokens x In -> Out on W weights, in calls
 /// per second. |copies| matrices taken in turn (decode: past the caches).
 template <int T, int Out, int In, typename W, typename Kernel>

@@ -31,6 +31,8 @@
 // G4K_NO_CONTRACT before the function for GCC, which decides per function
 // (the code inlined into it included); G4K_NO_CONTRACT_BODY first in the
 // body of it and of its callees for clang, which decides per expression.
+// GCC inlines a function with the attribute only into one with it: a
+// lambda on the way gets it too, after its parameters.
 #if defined(__GNUC__) && !defined(__clang__)
 #define G4K_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #else
@@ -295,8 +297,9 @@ G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const float *p) {
 /// loop vectoriser keeps dot's, but not this, in full-width registers);
 /// other compilers the same values from an array.
 template <int N>
-G4K_WIDE_VECTORS inline float dot_pairwise(const float *__restrict a,
-                                           const float *__restrict b) {
+G4K_NO_CONTRACT G4K_WIDE_VECTORS inline float
+dot_pairwise(const float *__restrict a, const float *__restrict b) {
+  G4K_NO_CONTRACT_BODY
   constexpr int kBody = N / kLanes * kLanes;
   float partial[kLanes] = {};
 #if defined(__GNUC__)
@@ -974,8 +977,9 @@ inline float key_dot(const f32_kv &cache, int64_t slot, int head,
   return dot_pairwise<HeadDim>(q, cache.k + (slot * KvHeads + head) * HeadDim);
 }
 template <int HeadDim, int KvHeads>
-inline float key_dot(const q8_kv &cache, int64_t slot, int head,
-                     const float *q) {
+G4K_NO_CONTRACT inline float key_dot(const q8_kv &cache, int64_t slot, int head,
+                                     const float *q) {
+  G4K_NO_CONTRACT_BODY
   const int64_t row = slot * KvHeads + head;
   const int8_t *k = cache.k + row * HeadDim;
   float sum = 0;
@@ -986,15 +990,17 @@ inline float key_dot(const q8_kv &cache, int64_t slot, int head,
 
 /// out += weight * V[slot][head]
 template <int HeadDim, int KvHeads>
-inline void value_axpy(const f32_kv &cache, int64_t slot, int head,
-                       float weight, float *out) {
+G4K_NO_CONTRACT inline void value_axpy(const f32_kv &cache, int64_t slot,
+                                       int head, float weight, float *out) {
+  G4K_NO_CONTRACT_BODY
   const float *v = cache.v + (slot * KvHeads + head) * HeadDim;
   for (int i = 0; i < HeadDim; ++i)
     out[i] += weight * v[i];
 }
 template <int HeadDim, int KvHeads>
-inline void value_axpy(const q8_kv &cache, int64_t slot, int head, float weight,
-                       float *out) {
+G4K_NO_CONTRACT inline void value_axpy(const q8_kv &cache, int64_t slot,
+                                       int head, float weight, float *out) {
+  G4K_NO_CONTRACT_BODY
   const int64_t row = slot * KvHeads + head;
   const int8_t *v = cache.v + row * HeadDim;
   const float scaled = weight * cache.v_scales[row];
@@ -1072,9 +1078,10 @@ G4K_WIDE_VECTORS inline void pairwise_sums(lane_vector (&sums)[M], float *out) {
 /// heads (|q|: [Heads][HeadDim]) and P keys: each key and query vector is
 /// loaded once for all of them.
 template <int HeadDim, int Heads, int P>
-G4K_WIDE_VECTORS inline void key_scores(const float *__restrict q,
-                                        const float *const *keys, float *scores,
-                                        int64_t stride) {
+G4K_NO_CONTRACT G4K_WIDE_VECTORS inline void
+key_scores(const float *__restrict q, const float *const *keys, float *scores,
+           int64_t stride) {
+  G4K_NO_CONTRACT_BODY
   lane_vector sums[P * Heads] = {};
   for (int i = 0; i < HeadDim; i += kLanes) {
     lane_vector k[P];
@@ -1098,9 +1105,10 @@ G4K_WIDE_VECTORS inline void key_scores(const float *__restrict q,
 /// for Heads query heads: 2 vectors of every head's output stay in registers
 /// while the rows go by.
 template <int HeadDim, int Heads, typename Row>
-G4K_WIDE_VECTORS inline void value_rows(const float *weights, int64_t stride,
-                                        int64_t count, Row row,
-                                        float *__restrict out) {
+G4K_NO_CONTRACT G4K_WIDE_VECTORS inline void
+value_rows(const float *weights, int64_t stride, int64_t count, Row row,
+           float *__restrict out) {
+  G4K_NO_CONTRACT_BODY
   constexpr int kSlice = 2 * kLanes;
   static_assert(HeadDim % kSlice == 0, "whole slices");
   for (int i = 0; i < HeadDim; i += kSlice) {
@@ -1145,25 +1153,23 @@ template <int HeadDim, int Heads, typename Cache>
 constexpr bool kVectorAttention = false;
 #endif
 
-/// Attention of query heads [h0, h0 + Heads) that read KV head |kv| (see
-/// attend): each position's K and V rows are read once for all of them.
-/// |room| >= Heads.
-template <int HeadDim, int KvHeads, int Slots, int Heads, typename Cache>
-inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
-                         const float *__restrict fresh_keys,
-                         const float *__restrict fresh_values,
-                         int64_t fresh_start, int64_t first, int64_t last,
-                         float *__restrict scores, int64_t room,
-                         float *__restrict out) {
-  constexpr int kRow = KvHeads * HeadDim;
-  constexpr bool kVector = kVectorAttention<HeadDim, Heads, Cache>;
+/// The softmax-weighted sum of value rows for Heads query heads over the
+/// positions [first, last], a block of positions at a time (as many as
+/// |scores| has |room| for, room / Heads per head), with a running maximum:
+/// any number of positions in fixed scratch space. The rows come through
+///   block_scores(block, count, scores, stride): scores[g * stride + n] =
+///     q_g . K[block + n] (dot_pairwise's sums), n < count;
+///   block_values(block, count, weights, stride, out): out[g * HeadDim + i]
+///     += weights[g * stride + n] * V[block + n][i], n in order;
+/// (attend_heads' over a cache; the object backend's Halide kernels). The
+/// maximum, the exponentials and the sums stay here, so both round alike.
+template <int HeadDim, int Heads, typename Scores, typename Values>
+G4K_NO_CONTRACT inline void
+attend_blocks(int64_t first, int64_t last, float *__restrict scores,
+              int64_t room, float *__restrict out, Scores block_scores,
+              Values block_values) {
+  G4K_NO_CONTRACT_BODY
   const int64_t block_room = room / Heads; // scores of head g at g * this
-  // The K or V row of position p (f32 caches): fresh, or in the cache.
-  [[maybe_unused]] auto row_at = [&](const float *cached, const float *fresh,
-                                     int64_t p) {
-    return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
-                           : fresh + (p - fresh_start) * kRow + kv * HeadDim;
-  };
   float max_score[Heads], total[Heads];
   for (int g = 0; g < Heads; ++g) {
     max_score[g] = -INFINITY;
@@ -1174,89 +1180,28 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
   for (int64_t block = first; block <= last; block += block_room) {
     const int64_t count =
         last - block + 1 < block_room ? last - block + 1 : block_room;
-    float block_max[Heads];
-    for (int g = 0; g < Heads; ++g)
-      block_max[g] = -INFINITY;
-    if constexpr (kVector) {
-      constexpr int kPositions = kLanes / Heads; // one vector of scores
-      constexpr int64_t kAhead = kKeyPrefetchBytes / (HeadDim * 4) > 0
-                                     ? kKeyPrefetchBytes / (HeadDim * 4)
-                                     : 1;
-      int64_t n = 0;
-      for (; n + kPositions <= count; n += kPositions) {
-        const float *keys[kPositions];
-        for (int j = 0; j < kPositions; ++j) {
-          const int64_t p = block + n + j, ahead = p + kAhead;
-          keys[j] = row_at(cache.k, fresh_keys, p);
-          // The K row kAhead positions on, and this V row, which
-          // value_rows reads once the block's scores are done.
-          prefetch_floats<HeadDim>(
-              row_at(cache.k, fresh_keys, ahead <= last ? ahead : last));
-          prefetch_floats<HeadDim>(row_at(cache.v, fresh_values, p));
-        }
-        key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, block_room);
+    block_scores(block, count, scores, block_room);
+    for (int g = 0; g < Heads; ++g) {
+      float block_max = -INFINITY;
+      for (int64_t n = 0; n < count; ++n) {
+        const float score = scores[g * block_room + n];
+        block_max = score > block_max ? score : block_max;
       }
-      for (; n < count; ++n) {
-        const float *key[1] = {row_at(cache.k, fresh_keys, block + n)};
-        key_scores<HeadDim, Heads, 1>(q, key, scores + n, block_room);
-      }
-      for (int g = 0; g < Heads; ++g)
-        for (n = 0; n < count; ++n) {
-          const float score = scores[g * block_room + n];
-          block_max[g] = score > block_max[g] ? score : block_max[g];
-        }
-    }
-    for (int64_t n = 0; !kVector && n < count; ++n) {
-      const int64_t p = block + n;
-      const float *fresh_key =
-          p < fresh_start
-              ? nullptr
-              : fresh_keys + (p - fresh_start) * kRow + kv * HeadDim;
-      for (int g = 0; g < Heads; ++g) {
-        const float *qh = q + g * HeadDim;
-        const float score =
-            fresh_key ? dot_pairwise<HeadDim>(qh, fresh_key)
-                      : key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh);
-        scores[g * block_room + n] = score;
-        block_max[g] = score > block_max[g] ? score : block_max[g];
-      }
-    }
-    for (int g = 0; g < Heads; ++g)
-      if (block_max[g] > max_score[g]) { // rescale the sums so far (0 at first)
-        const float rescale = std::exp(max_score[g] - block_max[g]);
+      if (block_max > max_score[g]) { // rescale the sums so far (0 at first)
+        const float rescale = std::exp(max_score[g] - block_max);
         total[g] *= rescale;
         for (int i = 0; i < HeadDim; ++i)
           out[g * HeadDim + i] *= rescale;
-        max_score[g] = block_max[g];
+        max_score[g] = block_max;
       }
-    if constexpr (kVector) {
-      for (int g = 0; g < Heads; ++g)
-        for (int64_t n = 0; n < count; ++n) {
-          float &score = scores[g * block_room + n];
-          score = std::exp(score - max_score[g]); // now the weight
-          total[g] += score;
-        }
-      value_rows<HeadDim, Heads>(
-          scores, block_room, count,
-          [&](int64_t n) { return row_at(cache.v, fresh_values, block + n); },
-          out);
-    }
-    for (int64_t n = 0; !kVector && n < count; ++n) {
-      const int64_t p = block + n;
-      for (int g = 0; g < Heads; ++g) {
-        const float weight =
-            std::exp(scores[g * block_room + n] - max_score[g]);
-        total[g] += weight;
-        float *oh = out + g * HeadDim;
-        if (p < fresh_start) {
-          value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, oh);
-          continue;
-        }
-        const float *v = fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
-        for (int i = 0; i < HeadDim; ++i)
-          oh[i] += weight * v[i];
+      for (int64_t n = 0; n < count; ++n) {
+        float &score = scores[g * block_room + n];
+        score = std::exp(score - max_score[g]); // now the weight
+        total[g] += score;
       }
     }
+    block_values(block, count, static_cast<const float *>(scores), block_room,
+                 out);
   }
   for (int g = 0; g < Heads; ++g) {
     const float inverse = 1 / total[g];
@@ -1265,37 +1210,203 @@ inline void attend_heads(const float *__restrict q, const Cache &cache, int kv,
   }
 }
 
+/// Attention of query heads [h0, h0 + Heads) that read KV head |kv| (see
+/// attend): attend_blocks over the cache and the fresh rows, each
+/// position's K and V rows read once for all of them. |room| >= Heads.
+template <int HeadDim, int KvHeads, int Slots, int Heads, typename Cache>
+G4K_NO_CONTRACT inline void
+attend_heads(const float *__restrict q, const Cache &cache, int kv,
+             const float *__restrict fresh_keys,
+             const float *__restrict fresh_values, int64_t fresh_start,
+             int64_t first, int64_t last, float *__restrict scores,
+             int64_t room, float *__restrict out) {
+  G4K_NO_CONTRACT_BODY
+  constexpr int kRow = KvHeads * HeadDim;
+  // The K or V row of position p: fresh, or in the cache (f32 caches).
+  [[maybe_unused]] auto row_at = [&](const float *cached, const float *fresh,
+                                     int64_t p) {
+    return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
+                           : fresh + (p - fresh_start) * kRow + kv * HeadDim;
+  };
+  if constexpr (kVectorAttention<HeadDim, Heads, Cache>) {
+    attend_blocks<HeadDim, Heads>(
+        first, last, scores, room, out,
+        [&](int64_t block, int64_t count, float *block_scores,
+            int64_t stride) G4K_NO_CONTRACT {
+          constexpr int kPositions = kLanes / Heads; // one vector of scores
+          constexpr int64_t kAhead = kKeyPrefetchBytes / (HeadDim * 4) > 0
+                                         ? kKeyPrefetchBytes / (HeadDim * 4)
+                                         : 1;
+          int64_t n = 0;
+          for (; n + kPositions <= count; n += kPositions) {
+            const float *keys[kPositions];
+            for (int j = 0; j < kPositions; ++j) {
+              const int64_t p = block + n + j, ahead = p + kAhead;
+              keys[j] = row_at(cache.k, fresh_keys, p);
+              // The K row kAhead positions on, and this V row, which
+              // value_rows reads once the block's scores are done.
+              prefetch_floats<HeadDim>(
+                  row_at(cache.k, fresh_keys, ahead <= last ? ahead : last));
+              prefetch_floats<HeadDim>(row_at(cache.v, fresh_values, p));
+            }
+            key_scores<HeadDim, Heads, kPositions>(q, keys, block_scores + n,
+                                                   stride);
+          }
+          for (; n < count; ++n) {
+            const float *key[1] = {row_at(cache.k, fresh_keys, block + n)};
+            key_scores<HeadDim, Heads, 1>(q, key, block_scores + n, stride);
+          }
+        },
+        [&](int64_t block, int64_t count, const float *weights, int64_t stride,
+            float *sums) G4K_NO_CONTRACT {
+          value_rows<HeadDim, Heads>(
+              weights, stride, count,
+              [&](int64_t n) {
+                return row_at(cache.v, fresh_values, block + n);
+              },
+              sums);
+        });
+    return;
+  }
+  attend_blocks<HeadDim, Heads>(
+      first, last, scores, room, out,
+      [&](int64_t block, int64_t count, float *block_scores, int64_t stride)
+          G4K_NO_CONTRACT {
+            for (int64_t n = 0; n < count; ++n) {
+              const int64_t p = block + n;
+              for (int g = 0; g < Heads; ++g) {
+                const float *qh = q + g * HeadDim;
+                block_scores[g * stride + n] =
+                    p < fresh_start
+                        ? key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh)
+                        : dot_pairwise<HeadDim>(
+                              qh, fresh_keys + (p - fresh_start) * kRow +
+                                      kv * HeadDim);
+              }
+            }
+          },
+      [&](int64_t block, int64_t count, const float *weights, int64_t stride,
+          float *sums) G4K_NO_CONTRACT {
+        for (int64_t n = 0; n < count; ++n) {
+          const int64_t p = block + n;
+          for (int g = 0; g < Heads; ++g) {
+            const float weight = weights[g * stride + n];
+            float *sum = sums + g * HeadDim;
+            if (p < fresh_start) {
+              value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, sum);
+              continue;
+            }
+            const float *v =
+                fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
+            for (int i = 0; i < HeadDim; ++i)
+              sum[i] += weight * v[i];
+          }
+        }
+      });
+}
+
 /// Attention of one query position over the positions [first, last]: a
 /// position p < fresh_start lives in slot p % Slots of the KV cache (a ring
 /// for sliding layers, the identity for a linear cache of the context),
-/// p >= fresh_start in row p - fresh_start of |fresh_keys|/|fresh_values|
+/// p >= fresh_start in row p - fresh_start of the fresh keys / values
 /// (the current tokens, not yet stored). Rows are [KvHeads * HeadDim];
 /// GQA: query head h reads KV head h / (QHeads / KvHeads); scaling 1.0.
 /// The positions are taken a block at a time, as many as |scores| has room
 /// for (|room| floats), with a running maximum: softmax over any number of
 /// positions in fixed scratch space. The query heads of one KV head go
 /// together when there is room for a score of each.
+///
+/// |heads| computes the attention of some query heads of one KV head:
+/// heads(std::integral_constant<int, Heads>, q, kv, fresh_start, first,
+/// last, scores, room, out), as attend_heads does (heads_of_cache; the
+/// object backend's Halide kernels).
+template <int HeadDim, int QHeads, int KvHeads, typename Heads>
+inline void attend_with(const float *__restrict q, int64_t fresh_start,
+                        int64_t first, int64_t last, float *__restrict scores,
+                        int64_t room, float *__restrict out, Heads &heads) {
+  static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
+  constexpr int kGroup = QHeads / KvHeads;
+  for (int kv = 0; kv < KvHeads; ++kv) {
+    const int h0 = kv * kGroup;
+    if (room >= kGroup) {
+      heads(std::integral_constant<int, kGroup>(), q + h0 * HeadDim, kv,
+            fresh_start, first, last, scores, room, out + h0 * HeadDim);
+      continue;
+    }
+    for (int h = h0; h < h0 + kGroup; ++h)
+      heads(std::integral_constant<int, 1>(), q + h * HeadDim, kv, fresh_start,
+            first, last, scores, room, out + h * HeadDim);
+  }
+}
+
+/// attend_heads on |cache| and the fresh rows, as attend_with's |heads|.
+template <int HeadDim, int KvHeads, int Slots, typename Cache>
+inline auto heads_of_cache(const Cache &cache, const float *fresh_keys,
+                           const float *fresh_values) {
+  return [&cache, fresh_keys, fresh_values](auto heads, const float *q, int kv,
+                                            int64_t fresh_start, int64_t first,
+                                            int64_t last, float *scores,
+                                            int64_t room, float *out) {
+    attend_heads<HeadDim, KvHeads, Slots, decltype(heads)::value>(
+        q, cache, kv, fresh_keys, fresh_values, fresh_start, first, last,
+        scores, room, out);
+  };
+}
+
+/// attend_with over |cache| and the fresh rows |fresh_keys|/|fresh_values|.
 template <int HeadDim, int QHeads, int KvHeads, int Slots, typename Cache>
 inline void attend(const float *__restrict q, const Cache &cache,
                    const float *__restrict fresh_keys,
                    const float *__restrict fresh_values, int64_t fresh_start,
                    int64_t first, int64_t last, float *__restrict scores,
                    int64_t room, float *__restrict out) {
-  static_assert(QHeads % KvHeads == 0, "query heads must group evenly");
-  constexpr int kGroup = QHeads / KvHeads;
-  for (int kv = 0; kv < KvHeads; ++kv) {
-    const int h0 = kv * kGroup;
-    if (room >= kGroup) {
-      attend_heads<HeadDim, KvHeads, Slots, kGroup>(
-          q + h0 * HeadDim, cache, kv, fresh_keys, fresh_values, fresh_start,
-          first, last, scores, room, out + h0 * HeadDim);
-      continue;
-    }
-    for (int h = h0; h < h0 + kGroup; ++h)
-      attend_heads<HeadDim, KvHeads, Slots, 1>(
-          q + h * HeadDim, cache, kv, fresh_keys, fresh_values, fresh_start,
-          first, last, scores, room, out + h * HeadDim);
+  auto heads =
+      heads_of_cache<HeadDim, KvHeads, Slots>(cache, fresh_keys, fresh_values);
+  attend_with<HeadDim, QHeads, KvHeads>(q, fresh_start, first, last, scores,
+                                        room, out, heads);
+}
+
+/// How attend_tokens splits its work across the pool: calls |heads| (see
+/// attend_with) for every token and group of query heads, each with its share
+/// of |scores| (Slots + T floats). |fresh|: whether the current tokens'
+/// K/V come apart from the cache.
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
+          typename Heads>
+inline void split_attention(const float *q, bool fresh, int64_t start,
+                            float *scores, float *out, Heads heads) {
+  constexpr int kQ = QHeads * HeadDim;
+  // One token (decode): the halves of each KV head's query heads split
+  // across the pool, each with its share of |scores|.
+  constexpr int kGroup = QHeads / KvHeads, kHalf = kGroup / 2;
+  constexpr int kHalves = kHalf > 0 ? QHeads / kHalf : 1;
+  if constexpr (T == 1 && kGroup % 2 == 0 && (Slots + 1) / kHalves >= kHalf) {
+    constexpr int64_t kRoomPerHalf = (Slots + 1) / kHalves;
+    const int64_t first =
+        Window > 0 && start >= Window ? start - Window + 1 : 0;
+    parallel_for(kHalves, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t half = begin; half < end; ++half) {
+        const int h0 = int(half) * kHalf;
+        heads(std::integral_constant<int, kHalf>(), q + h0 * HeadDim,
+              h0 / kGroup, fresh ? start : start + 1, first, start,
+              scores + half * kRoomPerHalf, kRoomPerHalf, out + h0 * HeadDim);
+      }
+    });
+    return;
   }
+  // Tokens split across the pool; tokens [begin, end) own the floats of
+  // |scores| from begin * kRoomPerToken on (at least one each).
+  constexpr int64_t kRoomPerToken = (Slots + T) / T;
+  parallel_for(T, 1, [&](int64_t begin, int64_t end) {
+    const int64_t room = (end - begin) * kRoomPerToken;
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t position = start + t;
+      const int64_t first =
+          Window > 0 && position >= Window ? position - Window + 1 : 0;
+      attend_with<HeadDim, QHeads, KvHeads>(
+          q + t * kQ, fresh ? start : position + 1, first, position,
+          scores + begin * kRoomPerToken, room, out + t * kQ, heads);
+    }
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -1313,41 +1424,9 @@ inline void attend_tokens(const float *q, const Cache &cache,
                           const float *fresh_keys, const float *fresh_values,
                           int64_t start, float *scores, float *out) {
   G4K_PROFILE_KERNEL("attend_tokens");
-  constexpr int kQ = QHeads * HeadDim;
-  // One token (decode): the halves of each KV head's query heads split
-  // across the pool, each with its share of |scores|.
-  constexpr int kGroup = QHeads / KvHeads, kHalf = kGroup / 2;
-  constexpr int kHalves = kHalf > 0 ? QHeads / kHalf : 1;
-  if constexpr (T == 1 && kGroup % 2 == 0 && (Slots + 1) / kHalves >= kHalf) {
-    constexpr int64_t kRoomPerHalf = (Slots + 1) / kHalves;
-    const int64_t first =
-        Window > 0 && start >= Window ? start - Window + 1 : 0;
-    parallel_for(kHalves, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t half = begin; half < end; ++half) {
-        const int h0 = int(half) * kHalf;
-        attend_heads<HeadDim, KvHeads, Slots, kHalf>(
-            q + h0 * HeadDim, cache, h0 / kGroup, fresh_keys, fresh_values,
-            fresh_keys ? start : start + 1, first, start,
-            scores + half * kRoomPerHalf, kRoomPerHalf, out + h0 * HeadDim);
-      }
-    });
-    return;
-  }
-  // Tokens split across the pool; tokens [begin, end) own the floats of
-  // |scores| from begin * kRoomPerToken on (at least one each).
-  constexpr int64_t kRoomPerToken = (Slots + T) / T;
-  parallel_for(T, 1, [&](int64_t begin, int64_t end) {
-    const int64_t room = (end - begin) * kRoomPerToken;
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t position = start + t;
-      const int64_t first =
-          Window > 0 && position >= Window ? position - Window + 1 : 0;
-      attend<HeadDim, QHeads, KvHeads, Slots>(
-          q + t * kQ, cache, fresh_keys, fresh_values,
-          fresh_keys ? start : position + 1, first, position,
-          scores + begin * kRoomPerToken, room, out + t * kQ);
-    }
-  });
+  split_attention<T, HeadDim, QHeads, KvHeads, Slots, Window>(
+      q, fresh_keys != nullptr, start, scores, out,
+      heads_of_cache<HeadDim, KvHeads, Slots>(cache, fresh_keys, fresh_values));
 }
 
 /// Writes K/V rows of positions start + t to slot (start + t) % Slots.

@@ -12,6 +12,7 @@
 #define G4K_HALIDE_H
 
 #include "HalideRuntime.h"
+#include "g4k.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -78,6 +79,72 @@ inline void check(int status, const char *kernel) {
                  kernel, status);
     std::abort();
   }
+}
+
+/// The generated attention passes' signatures (g4c_attention_scores,
+/// g4c_attention_values).
+using attention_scores_fn = int (*)(halide_buffer_t *q, halide_buffer_t *keys,
+                                    halide_buffer_t *fresh, int kv,
+                                    int fresh_start, int block,
+                                    halide_buffer_t *scores);
+using attention_values_fn = int (*)(halide_buffer_t *weights,
+                                    halide_buffer_t *values,
+                                    halide_buffer_t *fresh, int kv,
+                                    int fresh_start, int block,
+                                    halide_buffer_t *sums_in,
+                                    halide_buffer_t *sums);
+
+/// split_attention's |heads| over an f32 cache of Slots rows and FreshRows
+/// fresh ones (0: none): for Heads query heads, g4k::attend_blocks with the
+/// Halide passes |scores_kernel| and |values_kernel| generated for that
+/// shape; for any other number (too little scratch to take a KV head's
+/// query heads together), g4k::attend_heads, which rounds alike.
+template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads>
+inline auto attention_heads(attention_scores_fn scores_kernel,
+                            attention_values_fn values_kernel,
+                            const f32_kv &cache, const float *fresh_keys,
+                            const float *fresh_values) {
+  return [=](auto heads, const float *q, int kv, int64_t fresh_start,
+             int64_t first, int64_t last, float *scores, int64_t room,
+             float *out) {
+    constexpr int kHeads = decltype(heads)::value;
+    if constexpr (kHeads != Heads) {
+      attend_heads<HeadDim, KvHeads, Slots, kHeads>(
+          q, cache, kv, fresh_keys, fresh_values, fresh_start, first, last,
+          scores, room, out);
+    } else {
+      constexpr int kRow = KvHeads * HeadDim,
+                    kFresh = FreshRows ? FreshRows : 1;
+      // Without fresh rows the kernels read none: the cache stands in.
+      view<2> query(q, f32(), {HeadDim, Heads});
+      view<2> keys(cache.k, f32(), {kRow, Slots});
+      view<2> values(cache.v, f32(), {kRow, Slots});
+      view<2> fresh_k(FreshRows ? fresh_keys : cache.k, f32(), {kRow, kFresh});
+      view<2> fresh_v(FreshRows ? fresh_values : cache.v, f32(),
+                      {kRow, kFresh});
+      attend_blocks<HeadDim, Heads>(
+          first, last, scores, room, out,
+          [&](int64_t block, int64_t count, float *block_scores,
+              int64_t stride) {
+            view<2> scored(block_scores, f32(), {int(count), Heads},
+                           {1, int(stride)});
+            check(scores_kernel(query.get(), keys.get(), fresh_k.get(), kv,
+                                int(fresh_start), int(block), scored.get()),
+                  "attention scores");
+          },
+          [&](int64_t block, int64_t count, const float *weights,
+              int64_t stride, float *sums) {
+            // Through |sums|, attend_blocks' own (restrict) pointer to out.
+            view<2> weighted(weights, f32(), {int(count), Heads},
+                             {1, int(stride)});
+            view<2> summed(sums, f32(), {HeadDim, Heads});
+            check(values_kernel(weighted.get(), values.get(), fresh_v.get(), kv,
+                                int(fresh_start), int(block), summed.get(),
+                                summed.get()),
+                  "attention values");
+          });
+    }
+  };
 }
 
 } // namespace halide

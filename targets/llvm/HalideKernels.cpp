@@ -52,15 +52,16 @@ rmsNorm(const KernelCall &call,
   const int64_t rows = call.templateArguments[0];
   const int64_t width = call.templateArguments[1];
   HalideKernel kernel;
-  kernel.generator = "g4c-rms-norm.generator";
-  kernel.registeredName = "g4c_rms_norm";
-  kernel.params = {llvm::formatv("rows={0}", rows).str(),
-                   llvm::formatv("width={0}", width).str(),
-                   weightType == "float" ? "bf16_weight=false"
-                                         : "bf16_weight=true"};
+  HalideFunction &function = kernel.functions.emplace_back();
+  function.generator = "g4c-rms-norm.generator";
+  function.registeredName = "g4c_rms_norm";
+  function.params = {llvm::formatv("rows={0}", rows).str(),
+                     llvm::formatv("width={0}", width).str(),
+                     weightType == "float" ? "bf16_weight=false"
+                                           : "bf16_weight=true"};
   // IEEE float, no fused multiply-adds: it rounds as g4k::rms_norm does.
-  kernel.targetFeatures = "strict_float";
-  kernel.declaration =
+  function.targetFeatures = "strict_float";
+  function.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *input, halide_buffer_t "
       "*weight, float epsilon, halide_buffer_t *output);";
   kernel.body = llvm::formatv(
@@ -137,18 +138,19 @@ std::optional<HalideKernel> linear(const ProductOperands &p) {
     return std::nullopt;
   const bool bf16 = p.weightType != "float";
   HalideKernel kernel;
-  kernel.generator = "g4c-linear.generator";
-  kernel.registeredName = "g4c_linear";
-  kernel.params = shapeParams(p);
-  kernel.params.push_back(bf16 ? "bf16_weight=true" : "bf16_weight=false");
+  HalideFunction &function = kernel.functions.emplace_back();
+  function.generator = "g4c-linear.generator";
+  function.registeredName = "g4c_linear";
+  function.params = shapeParams(p);
+  function.params.push_back(bf16 ? "bf16_weight=true" : "bf16_weight=false");
   // Strict float: every row rounds alike wherever a thread's part of the
   // rows starts (with fused multiply-adds, a tile at the edge rounded
   // differently). Past 2^31 bytes (a 31B model's f32 LM head) Halide
   // indexes in 64 bits.
-  kernel.targetFeatures = "strict_float";
+  function.targetFeatures = "strict_float";
   if (uint64_t(p.rows) * uint64_t(p.columns) * (bf16 ? 2 : 4) >= (1ull << 31))
-    kernel.targetFeatures += "-large_buffers";
-  kernel.declaration =
+    function.targetFeatures += "-large_buffers";
+  function.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *input, halide_buffer_t "
       "*weight, halide_buffer_t *output);";
   kernel.body =
@@ -196,15 +198,16 @@ std::optional<HalideKernel> quantisedLinear(const ProductOperands &p,
     return std::nullopt;
   const bool lanes = !tokenLanes;
   HalideKernel kernel;
-  kernel.generator = "g4c-quantised-linear.generator";
-  kernel.registeredName = "g4c_quantised_linear";
-  kernel.params = shapeParams(p);
-  kernel.params.insert(kernel.params.end(),
-                       {int8 ? "format=int8" : "format=int4",
-                        llvm::formatv("group={0}", block).str(),
-                        lanes ? "order=lanes" : "order=blocks"});
-  kernel.targetFeatures = "strict_float";
-  kernel.declaration =
+  HalideFunction &function = kernel.functions.emplace_back();
+  function.generator = "g4c-quantised-linear.generator";
+  function.registeredName = "g4c_quantised_linear";
+  function.params = shapeParams(p);
+  function.params.insert(function.params.end(),
+                         {int8 ? "format=int8" : "format=int4",
+                          llvm::formatv("group={0}", block).str(),
+                          lanes ? "order=lanes" : "order=blocks"});
+  function.targetFeatures = "strict_float";
+  function.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *levels, halide_buffer_t "
       "*scales, halide_buffer_t *weight, halide_buffer_t *output);";
   const std::string shape =
@@ -259,15 +262,16 @@ geluGate(const KernelCall &call,
   const int64_t gateStride = call.templateArguments[2];
   const int64_t upStride = call.templateArguments[3];
   HalideKernel kernel;
-  kernel.generator = "g4c-gelu-gate.generator";
-  kernel.registeredName = "g4c_gelu_gate";
-  kernel.params = {llvm::formatv("tokens={0}", tokens).str(),
-                   llvm::formatv("width={0}", width).str(),
-                   llvm::formatv("gate_stride={0}", gateStride).str(),
-                   llvm::formatv("up_stride={0}", upStride).str()};
+  HalideFunction &function = kernel.functions.emplace_back();
+  function.generator = "g4c-gelu-gate.generator";
+  function.registeredName = "g4c_gelu_gate";
+  function.params = {llvm::formatv("tokens={0}", tokens).str(),
+                     llvm::formatv("width={0}", width).str(),
+                     llvm::formatv("gate_stride={0}", gateStride).str(),
+                     llvm::formatv("up_stride={0}", upStride).str()};
   // g4k::gelu_gate_rows rounds as written (no fused multiply-adds).
-  kernel.targetFeatures = "strict_float";
-  kernel.declaration =
+  function.targetFeatures = "strict_float";
+  function.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *gate, halide_buffer_t "
       "*up, halide_buffer_t *out);";
   // gate and up are flat: rows |stride| apart, the last one |width| long.
@@ -336,9 +340,10 @@ pleCombine(const KernelCall &call,
       quantised ? weightfile::rowBytes(format->first, values, format->second)
                 : values;
   HalideKernel kernel;
-  kernel.generator = "g4c-ple-combine.generator";
-  kernel.registeredName = "g4c_ple_combine";
-  kernel.params = {
+  HalideFunction &function = kernel.functions.emplace_back();
+  function.generator = "g4c-ple-combine.generator";
+  function.registeredName = "g4c_ple_combine";
+  function.params = {
       llvm::formatv("tokens={0}", tokens).str(),
       llvm::formatv("layers={0}", layers).str(),
       llvm::formatv("width={0}", width).str(),
@@ -351,8 +356,8 @@ pleCombine(const KernelCall &call,
       llvm::formatv("group={0}", format->second ? format->second : 32).str(),
       normType == "float" ? "bf16_norm=false" : "bf16_norm=true"};
   // Rounds as g4k::ple_combine; the E2B table passes 2^31 bytes at bf16.
-  kernel.targetFeatures = "strict_float-large_buffers";
-  kernel.declaration =
+  function.targetFeatures = "strict_float-large_buffers";
+  function.declaration =
       "extern \"C\" int @FUNCTION@(halide_buffer_t *tokens, halide_buffer_t "
       "*table, halide_buffer_t *context, halide_buffer_t *norm, float "
       "table_scale, float context_scale, float epsilon, halide_buffer_t "
@@ -376,6 +381,91 @@ pleCombine(const KernelCall &call,
       nameOf(context.buffer), width, layers, nameOf(norm.buffer),
       *normDescriptor, nameOf(out.buffer), call.arguments[4].literal,
       call.arguments[5].literal, call.arguments[6].literal);
+  return kernel;
+}
+
+/// How many query heads g4k::split_attention gives one call of its |heads|
+/// for attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, ...>: half a KV
+/// head's when decoding, else all of them (fewer only when the scratch has
+/// too little room, where the wrapper takes g4k's attend_heads).
+int64_t headsPerCall(int64_t tokens, int64_t queryHeads, int64_t kvHeads,
+                     int64_t slots) {
+  const int64_t group = queryHeads / kvHeads, half = group / 2;
+  const int64_t halves = half > 0 ? queryHeads / half : 1;
+  if (tokens == 1 && group % 2 == 0 && (slots + 1) / halves >= half)
+    return half;
+  return group;
+}
+
+/// attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(q, f32 cache,
+/// fresh K, fresh V, start, scores, out): g4k::split_attention and
+/// attend_blocks around g4c_attention_scores and g4c_attention_values.
+std::optional<HalideKernel>
+attention(const KernelCall &call,
+          llvm::function_ref<std::string(mlir::Value)> nameOf,
+          llvm::function_ref<std::string(mlir::Value)> elementTypeOf) {
+  const KernelArgument &q = call.arguments[0], &cache = call.arguments[1],
+                       &freshKeys = call.arguments[2],
+                       &freshValues = call.arguments[3],
+                       &scores = call.arguments[5], &out = call.arguments[6];
+  if (cache.kind != Kind::Cache || cache.literal != "g4k::f32_kv" ||
+      cache.parts.size() != 2 || call.arguments[4].kind != Kind::Start)
+    return std::nullopt;
+  for (const KernelArgument *buffer :
+       {&q, &freshKeys, &freshValues, &scores, &out})
+    if (buffer->kind != Kind::Buffer ||
+        (buffer->buffer && elementTypeOf(buffer->buffer) != "float"))
+      return std::nullopt;
+  const bool fresh = bool(freshKeys.buffer);
+  if (!q.buffer || !scores.buffer || !out.buffer ||
+      fresh != bool(freshValues.buffer))
+    return std::nullopt;
+  const int64_t tokens = call.templateArguments[0];
+  const int64_t headDim = call.templateArguments[1];
+  const int64_t queryHeads = call.templateArguments[2];
+  const int64_t kvHeads = call.templateArguments[3];
+  const int64_t slots = call.templateArguments[4];
+  const int64_t window = call.templateArguments[5];
+  // Positions are 32-bit in the kernels.
+  if (headDim % 16 != 0 || queryHeads % kvHeads != 0 ||
+      slots + tokens > (int64_t(1) << 31) - 1)
+    return std::nullopt;
+  const int64_t freshRows = fresh ? tokens : 0;
+  const int64_t heads = headsPerCall(tokens, queryHeads, kvHeads, slots);
+  HalideKernel kernel;
+  for (llvm::StringRef pass : {"scores", "values"}) {
+    HalideFunction &function = kernel.functions.emplace_back();
+    function.generator = "g4c-attention.generator";
+    function.registeredName = ("g4c_attention_" + pass).str();
+    function.params = {llvm::formatv("head_dim={0}", headDim).str(),
+                       llvm::formatv("kv_heads={0}", kvHeads).str(),
+                       llvm::formatv("slots={0}", slots).str(),
+                       llvm::formatv("fresh_rows={0}", freshRows).str(),
+                       llvm::formatv("heads={0}", heads).str()};
+    // The sums round as g4k's (no fused multiply-adds).
+    function.targetFeatures = "strict_float";
+    function.declaration =
+        pass == "scores"
+            ? "extern \"C\" int @FUNCTION@(halide_buffer_t *q, "
+              "halide_buffer_t *keys, halide_buffer_t *fresh, int kv, int "
+              "fresh_start, int block, halide_buffer_t *scores);"
+            : "extern \"C\" int @FUNCTION@(halide_buffer_t *weights, "
+              "halide_buffer_t *values, halide_buffer_t *fresh, int kv, int "
+              "fresh_start, int block, halide_buffer_t *sums_in, "
+              "halide_buffer_t *sums);";
+  }
+  kernel.body = llvm::formatv(
+      "  G4K_PROFILE_KERNEL(\"attend_tokens (halide)\");\n"
+      "  const g4k::f32_kv cache{{{0}, {1}};\n"
+      "  g4k::split_attention<{2}, {3}, {4}, {5}, {6}, {7}>({8}, {9}, start, "
+      "{10}, {11},\n"
+      "      g4k::halide::attention_heads<{3}, {5}, {6}, {12}, {13}>("
+      "@FUNCTION@, @FUNCTION1@, cache, {14}, {15}));\n",
+      nameOf(cache.parts[0]), nameOf(cache.parts[1]), tokens, headDim,
+      queryHeads, kvHeads, slots, window, nameOf(q.buffer),
+      fresh ? "true" : "false", nameOf(scores.buffer), nameOf(out.buffer),
+      freshRows, heads, fresh ? nameOf(freshKeys.buffer) : "nullptr",
+      fresh ? nameOf(freshValues.buffer) : "nullptr");
   return kernel;
 }
 
@@ -483,6 +573,8 @@ halideKernelFor(const KernelCall &call,
     return geluGate(call, nameOf, elementTypeOf);
   if (call.kernel == "ple_combine" && call.arguments.size() == 8)
     return pleCombine(call, nameOf, elementTypeOf);
+  if (call.kernel == "attend_tokens" && call.arguments.size() == 7)
+    return attention(call, nameOf, elementTypeOf);
   return std::nullopt;
 }
 

@@ -25,16 +25,23 @@
 
 namespace g4c {
 
-/// One generated kernel. In |declaration| and |body|, @FUNCTION@ stands
-/// for the generated function's name.
-struct HalideKernel {
+/// One generated function: its generator and params. In |declaration|,
+/// @FUNCTION@ stands for the function's name.
+struct HalideFunction {
   std::string generator;           ///< the generator executable's file name
   std::string registeredName;      ///< its HALIDE_REGISTER_GENERATOR name
   std::vector<std::string> params; ///< GeneratorParams, "key=value"
   /// Halide target features the kernel needs ("strict_float"), "-"-joined.
   std::string targetFeatures;
   std::string declaration; ///< extern "C" declaration
-  std::string body;        ///< the wrapper's statements
+};
+
+/// A kernel call's wrapper over generated functions. In |body|, @FUNCTION@
+/// stands for the first function's name, @FUNCTION1@, @FUNCTION2@ ... for
+/// the others'.
+struct HalideKernel {
+  std::vector<HalideFunction> functions;
+  std::string body; ///< the wrapper's statements
 };
 
 /// Which kernels Halide generates, and what the target's C++ kernels do.

@@ -57,37 +57,52 @@ public:
     auto declaration = func::FuncOp::create(builder, loc, name,
                                             builder.getFunctionType(types, {}));
     declaration.setPrivate();
-    std::string generated;
-    if (halide) {
-      std::string key = halide->generator + " " + halide->registeredName + " " +
-                        llvm::join(halide->params, " ");
-      generated =
-          halideNames
-              .try_emplace(key, llvm::formatv("{0}_{1}_halide_{2}", prefix,
-                                              kernel, halideNames.size()))
-              .first->second;
-    }
-    // The generated kernel's name in the wrapper's C++.
-    auto named = [&](llvm::StringRef text) {
-      constexpr llvm::StringLiteral placeholder("@FUNCTION@");
+    // The generated functions' names, in order.
+    std::vector<std::string> generated;
+    if (halide)
+      for (const HalideFunction &function : halide->functions) {
+        std::string key = function.generator + " " + function.registeredName +
+                          " " + llvm::join(function.params, " ");
+        generated.push_back(
+            halideNames
+                .try_emplace(key, llvm::formatv("{0}_{1}_halide_{2}", prefix,
+                                                kernel, halideNames.size()))
+                .first->second);
+      }
+    // The generated functions' names in C++: @FUNCTION@ is |self|'s,
+    // @FUNCTIONn@ the nth one's.
+    auto named = [&](llvm::StringRef text, size_t self) {
       std::string replaced = text.str();
-      for (size_t at; (at = replaced.find(placeholder)) != std::string::npos;)
-        replaced.replace(at, placeholder.size(), generated);
+      auto replace = [&](const std::string &placeholder,
+                         const std::string &name) {
+        for (size_t at; (at = replaced.find(placeholder)) != std::string::npos;)
+          replaced.replace(at, placeholder.size(), name);
+      };
+      if (!generated.empty())
+        replace("@FUNCTION@", generated[self]);
+      for (size_t index = 1; index < generated.size(); ++index)
+        replace(llvm::formatv("@FUNCTION{0}@", index).str(), generated[index]);
       return builder.getStringAttr(replaced);
     };
     declaration->setAttr("g4k.cpp_params", builder.getStringAttr(params));
-    declaration->setAttr("g4k.cpp_body", named(body));
+    declaration->setAttr("g4k.cpp_body", named(body, 0));
     if (halide) {
-      SmallVector<Attribute> generator{
-          builder.getStringAttr(generated),
-          builder.getStringAttr(halide->generator),
-          builder.getStringAttr(halide->registeredName),
-          builder.getStringAttr(halide->targetFeatures)};
-      for (const std::string &param : halide->params)
-        generator.push_back(builder.getStringAttr(param));
-      declaration->setAttr("g4k.halide_generator",
-                           builder.getArrayAttr(generator));
-      declaration->setAttr("g4k.cpp_declaration", named(halide->declaration));
+      // [function, generator, registered name, target features, C
+      // declaration, params...] per generated function.
+      SmallVector<Attribute> functions;
+      for (auto [index, function] : llvm::enumerate(halide->functions)) {
+        SmallVector<Attribute> fields{
+            builder.getStringAttr(generated[index]),
+            builder.getStringAttr(function.generator),
+            builder.getStringAttr(function.registeredName),
+            builder.getStringAttr(function.targetFeatures),
+            named(function.declaration, index)};
+        for (const std::string &param : function.params)
+          fields.push_back(builder.getStringAttr(param));
+        functions.push_back(builder.getArrayAttr(fields));
+      }
+      declaration->setAttr("g4k.halide_functions",
+                           builder.getArrayAttr(functions));
     }
     byBody[key] = declaration;
     return declaration;

@@ -134,28 +134,25 @@ FailureOr<ObjectKernels> lowerToLLVMDialect(ModuleOp module,
     wrappers +=
         llvm::formatv("extern \"C\" void {0}({1}) {{\n{2}}\n",
                       function.getName(), params.getValue(), body.getValue());
-    if (auto generator =
-            function->getAttrOfType<ArrayAttr>("g4k.halide_generator")) {
-      // [function, generator, registered name, target features,
-      // params...]: several
-      // wrappers may call one generated kernel.
-      auto strings = generator.getAsValueRange<StringAttr>();
-      std::vector<std::string> values(strings.begin(), strings.end());
-      if (llvm::none_of(kernels.halide, [&](const HalideRequest &request) {
-            return request.function == values[0];
-          })) {
+    if (auto generated =
+            function->getAttrOfType<ArrayAttr>("g4k.halide_functions")) {
+      // [function, generator, registered name, target features, C
+      // declaration, params...] each: several wrappers may call one.
+      for (auto fields : generated.getAsRange<ArrayAttr>()) {
+        auto strings = fields.getAsValueRange<StringAttr>();
+        std::vector<std::string> values(strings.begin(), strings.end());
+        if (llvm::any_of(kernels.halide, [&](const HalideRequest &request) {
+              return request.function == values[0];
+            }))
+          continue;
         kernels.halide.push_back(
             {values[0], values[1], values[2], values[3],
-             std::vector<std::string>(values.begin() + 4, values.end())});
-        declarations +=
-            function->getAttrOfType<StringAttr>("g4k.cpp_declaration")
-                .getValue()
-                .str() +
-            "\n";
+             std::vector<std::string>(values.begin() + 5, values.end())});
+        declarations += values[4] + "\n";
       }
     }
-    for (llvm::StringRef name : {"g4k.cpp_params", "g4k.cpp_body",
-                                 "g4k.halide_generator", "g4k.cpp_declaration"})
+    for (llvm::StringRef name :
+         {"g4k.cpp_params", "g4k.cpp_body", "g4k.halide_functions"})
       function->removeAttr(name);
   }
   kernels.source = (kernels.halide.empty() ? std::string()

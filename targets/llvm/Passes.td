@@ -28,9 +28,9 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
     (`g4k.cpp_params`, `g4k.cpp_body`): the backend writes those wrappers
     into NAME_kernels.cc. With `halide`, a wrapper of an op a Halide
     generator covers calls the generated kernel instead
-    (`g4k.halide_generator`: the kernel's name, its generator, registered
-    name, the Halide target features it needs and its GeneratorParams;
-    `g4k.cpp_declaration`: the kernel's C declaration); the matrix
+    (`g4k.halide_functions`: per generated function its name, its
+    generator, registered name, the Halide target features it needs, its C
+    declaration and its GeneratorParams); the matrix
     products only with `halide-products`, those of int8 / int4 weights in
     the order of the g4k kernels that `avx512-kernels` names. Calls that write the logits sit in an `scf.if` on
     a non-null logits pointer. Everything else in the module (weight
@@ -42,7 +42,7 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
            "C identifier prefixing the emitted symbols">,
     Option<"halide", "halide", "bool", "false",
            "Wrappers call Halide-generated kernels where a generator covers "
-           "the op (the declaration names it in g4k.halide_generator)">,
+           "the op (the declaration names them in g4k.halide_functions)">,
     Option<"halideProducts", "halide-products", "bool", "false",
            "With halide: the matrix products too (g4c_linear, "
            "g4c_quantised_linear; slower than the kernel library's so far)">,

@@ -46,7 +46,7 @@
 // With halide=true the norm's wrappers call one generated kernel (same
 // shape and formats, in place or not), named with the generator and the
 // GeneratorParams that specialise it; the other kernels stay C++.
-// HALIDE: func.func private @tiny_rms_norm_0(!llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  G4K_PROFILE_KERNEL(\22rms_norm (halide)\22);\0A  g4k::halide::view<2> x(p0, g4k::halide::f32(), {8, 2});\0A  g4k::halide::view<1> w(p1, g4k::halide::bf16_bits(), {8});\0A  g4k::halide::view<2> y(p0, g4k::halide::f32(), {8, 2});\0A  g4k::halide::check(tiny_rms_norm_halide_0(x.get(), w.get(), 1e-06f, y.get()), \22tiny_rms_norm_halide_0\22);\0A", g4k.cpp_declaration = "extern \22C\22 int tiny_rms_norm_halide_0(halide_buffer_t *input, halide_buffer_t *weight, float epsilon, halide_buffer_t *output);", g4k.cpp_params = "float *p0, const g4k::bf16 *p1", g4k.halide_generator = ["tiny_rms_norm_halide_0", "g4c-rms-norm.generator", "g4c_rms_norm", "strict_float", "rows=2", "width=8", "bf16_weight=true"]}
+// HALIDE: func.func private @tiny_rms_norm_0(!llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  G4K_PROFILE_KERNEL(\22rms_norm (halide)\22);\0A  g4k::halide::view<2> x(p0, g4k::halide::f32(), {8, 2});\0A  g4k::halide::view<1> w(p1, g4k::halide::bf16_bits(), {8});\0A  g4k::halide::view<2> y(p0, g4k::halide::f32(), {8, 2});\0A  g4k::halide::check(tiny_rms_norm_halide_0(x.get(), w.get(), 1e-06f, y.get()), \22tiny_rms_norm_halide_0\22);\0A", g4k.cpp_params = "float *p0, const g4k::bf16 *p1", g4k.halide_functions = {{\[\[}}"tiny_rms_norm_halide_0", "g4c-rms-norm.generator", "g4c_rms_norm", "strict_float", "extern \22C\22 int tiny_rms_norm_halide_0(halide_buffer_t *input, halide_buffer_t *weight, float epsilon, halide_buffer_t *output);", "rows=2", "width=8", "bf16_weight=true"]]}
 // HALIDE: func.func private @tiny_rope_rows_0(!llvm.ptr, !llvm.ptr, i64) attributes {g4k.cpp_body = "  g4k::rope_rows<2, 2, 4, 2>(p0, p1, start);\0A"
 // HALIDE: func.func private @tiny_rms_norm_1(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "{{.*}}tiny_rms_norm_halide_0(x.get(), w.get(), 1e-06f, y.get())
 // HALIDE-NOT: rms_norm_halide_1
@@ -57,7 +57,7 @@
 // weight's rows from the part's first on.
 // PRODUCTS: func.func private @tiny_linear_0(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  g4k::linear<2, 8, 8>(p0, p1, logits);\0A"
 // PRODUCTS: func.func private @tiny_linear_1(!llvm.ptr, !llvm.ptr, !llvm.ptr) attributes {g4k.cpp_body = "  G4K_PROFILE_KERNEL(\22linear (halide)\22);\0A  g4k::parallel_for(8, g4k::kRowGrain, [&](int64_t begin, int64_t end) {\0A    const int rows = int(end - begin);\0A    g4k::halide::view<2> x(p0, g4k::halide::f32(), {8, 2});\0A    g4k::halide::view<2> w(p1 + begin * 8, g4k::halide::bf16_bits(), {8, rows});\0A    g4k::halide::view<2> y(p2 + begin, g4k::halide::f32(), {rows, 2}, {1, 8});\0A    g4k::halide::check(tiny_linear_halide_1(x.get(), w.get(), y.get()), \22tiny_linear_halide_1\22);\0A  });\0A"
-// PRODUCTS-SAME: g4k.halide_generator = ["tiny_linear_halide_1", "g4c-linear.generator", "g4c_linear", "strict_float", "tokens=2", "columns=8", "output_stride=8", "bf16_weight=true"]
+// PRODUCTS-SAME: g4k.halide_functions = {{\[\[}}"tiny_linear_halide_1", "g4c-linear.generator", "g4c_linear", "strict_float", "extern {{.*}}", "tokens=2", "columns=8", "output_stride=8", "bf16_weight=true"]]
 
 // After the upstream conversions: LLVM dialect only.
 // LLVM-LABEL: llvm.func @model_forward_decode

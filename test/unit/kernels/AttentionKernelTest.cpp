@@ -1,0 +1,145 @@
+//===- AttentionKernelTest.cpp - Halide attention against oracles ---------===//
+//
+// Part of g4c. Attention through the generated passes (scores, values) and
+// g4k::attend_blocks must match a double-precision softmax attention
+// written from the architecture document to float accuracy, and
+// g4k::attend_heads (the C++ backend's) bit for bit: the object backend
+// swaps one for the other. Over a ring cache with fresh rows, and over a
+// linear cache of every position; in one block and in several (the
+// running maximum rescales the sums).
+//
+//===----------------------------------------------------------------------===//
+
+#include "g4c_attention_scores_linear_host.h"
+#include "g4c_attention_scores_ring_host.h"
+#include "g4c_attention_values_linear_host.h"
+#include "g4c_attention_values_ring_host.h"
+
+#include "g4k.h"
+#include "g4k_halide.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+struct Rows {
+  std::vector<float> q, keys, values, freshKeys, freshValues;
+};
+
+std::vector<float> randomValues(size_t count, std::mt19937 &rng, float range) {
+  std::uniform_real_distribution<float> uniform(-range, range);
+  std::vector<float> values(count);
+  for (float &value : values)
+    value = uniform(rng);
+  return values;
+}
+
+/// softmax(q_g . K_p) . V_p over p in [first, last] in double, the rows
+/// found as the kernels find them.
+template <int HeadDim, int KvHeads, int Slots>
+std::vector<double> referenceAttention(const Rows &rows, int heads, int kv,
+                                       int freshStart, int first, int last) {
+  auto row = [&](const std::vector<float> &cached,
+                 const std::vector<float> &fresh, int p) {
+    return p < freshStart
+               ? &cached[(size_t(p % Slots) * KvHeads + kv) * HeadDim]
+               : &fresh[(size_t(p - freshStart) * KvHeads + kv) * HeadDim];
+  };
+  std::vector<double> out(size_t(heads) * HeadDim, 0.0);
+  for (int g = 0; g < heads; ++g) {
+    std::vector<double> scores;
+    double maximum = -INFINITY, total = 0;
+    for (int p = first; p <= last; ++p) {
+      const float *k = row(rows.keys, rows.freshKeys, p);
+      double score = 0;
+      for (int i = 0; i < HeadDim; ++i)
+        score += double(rows.q[size_t(g) * HeadDim + i]) * k[i];
+      scores.push_back(score);
+      maximum = std::max(maximum, score);
+    }
+    for (int p = first; p <= last; ++p) {
+      const double weight = std::exp(scores[p - first] - maximum);
+      total += weight;
+      const float *v = row(rows.values, rows.freshValues, p);
+      for (int i = 0; i < HeadDim; ++i)
+        out[size_t(g) * HeadDim + i] += weight * v[i];
+    }
+    for (int i = 0; i < HeadDim; ++i)
+      out[size_t(g) * HeadDim + i] /= total;
+  }
+  return out;
+}
+
+/// One call of Heads query heads reading KV head |kv|, scratch for |room|
+/// scores, through Halide and through g4k.
+template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads>
+void checkAttention(g4k::halide::attention_scores_fn scoresKernel,
+                    g4k::halide::attention_values_fn valuesKernel, int kv,
+                    int freshStart, int first, int last, int room) {
+  SCOPED_TRACE(testing::Message()
+               << "kv " << kv << " positions " << first << ".." << last
+               << " fresh from " << freshStart << " room " << room);
+  std::mt19937 rng(first * 100 + last + room);
+  constexpr int kRow = KvHeads * HeadDim;
+  Rows rows{randomValues(Heads * HeadDim, rng, 0.5f),
+            randomValues(size_t(Slots) * kRow, rng, 2.0f),
+            randomValues(size_t(Slots) * kRow, rng, 2.0f),
+            randomValues(size_t(FreshRows ? FreshRows : 1) * kRow, rng, 2.0f),
+            randomValues(size_t(FreshRows ? FreshRows : 1) * kRow, rng, 2.0f)};
+  const g4k::f32_kv cache{rows.keys.data(), rows.values.data()};
+  const float *freshKeys = FreshRows ? rows.freshKeys.data() : nullptr;
+  const float *freshValues = FreshRows ? rows.freshValues.data() : nullptr;
+  std::vector<float> scratch(room), generated(Heads * HeadDim, -1.0f),
+      library(Heads * HeadDim, -2.0f);
+  auto heads =
+      g4k::halide::attention_heads<HeadDim, KvHeads, Slots, FreshRows, Heads>(
+          scoresKernel, valuesKernel, cache, freshKeys, freshValues);
+  heads(std::integral_constant<int, Heads>(), rows.q.data(), kv, freshStart,
+        first, last, scratch.data(), room, generated.data());
+  g4k::attend_heads<HeadDim, KvHeads, Slots, Heads>(
+      rows.q.data(), cache, kv, freshKeys, freshValues, freshStart, first, last,
+      scratch.data(), room, library.data());
+  std::vector<double> expected = referenceAttention<HeadDim, KvHeads, Slots>(
+      rows, Heads, kv, freshStart, first, last);
+  for (size_t k = 0; k < generated.size(); ++k) {
+    ASSERT_NEAR(generated[k], expected[k], 1e-5 * (1 + std::fabs(expected[k])))
+        << "head " << k / HeadDim << " element " << k % HeadDim;
+    ASSERT_EQ(std::memcmp(&generated[k], &library[k], sizeof(float)), 0)
+        << "head " << k / HeadDim << " element " << k % HeadDim << ": halide "
+        << generated[k] << ", g4k " << library[k];
+  }
+}
+
+// Ring: head_dim=32 kv_heads=2 slots=8 fresh_rows=3 heads=2
+// (targets/halide/CMakeLists.txt). A window of 7 positions ending on the
+// 3 fresh rows, in blocks of 3 and of 1, and in one.
+TEST(AttentionKernel, RingCacheWithFreshRows) {
+  for (int room : {6, 2, 200})
+    checkAttention<32, 2, 8, 3, 2>(g4c_attention_scores_ring_host,
+                                   g4c_attention_values_ring_host, 1, 10, 6, 12,
+                                   room);
+  // Only cached positions (a decode step's first blocks), KV head 0.
+  checkAttention<32, 2, 8, 3, 2>(g4c_attention_scores_ring_host,
+                                 g4c_attention_values_ring_host, 0, 30, 22, 29,
+                                 8);
+}
+
+// Linear: head_dim=16 kv_heads=1 slots=40 fresh_rows=0 heads=4: the cache
+// holds every position (no fresh rows).
+TEST(AttentionKernel, LinearCacheOfEveryPosition) {
+  for (int room : {28, 4, 160})
+    checkAttention<16, 1, 40, 0, 4>(g4c_attention_scores_linear_host,
+                                    g4c_attention_values_linear_host, 0, 30, 0,
+                                    29, room);
+  checkAttention<16, 1, 40, 0, 4>(g4c_attention_scores_linear_host,
+                                  g4c_attention_values_linear_host, 0, 40, 39,
+                                  39, 4);
+}
+
+} // namespace
