@@ -35,14 +35,7 @@ template <int Out, int In, typename W> double readRate() {
           x.data(), reinterpret_cast<const W *>(all.data() + c * one.size()),
           y.data());
   };
-  pass(); // pages touched, pool warm
-  long passes = 0;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    pass();
-    ++passes;
-  } while (seconds(start) < 1.0);
-  return double(all.size()) * passes / seconds(start);
+  return double(all.size()) * callsPerSecond(pass, 1.0);
 }
 
 template <typename W> void report(const char *format) {

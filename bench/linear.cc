@@ -136,14 +136,9 @@ double linearRate(const std::vector<uint8_t> &storage) {
   for (float &v : x)
     v = float(rng() % 1000) / 1000.0f - 0.5f;
   const W *w = reinterpret_cast<const W *>(storage.data());
-  g4k::linear<T, Out, In>(x.data(), w, y.data()); // warm
-  long reps = 0;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    g4k::linear<T, Out, In>(x.data(), w, y.data());
-    ++reps;
-  } while (seconds(start) < 1.0);
-  return double(T) * Out * In * reps / seconds(start);
+  return double(T) * Out * In *
+         callsPerSecond([&] { g4k::linear<T, Out, In>(x.data(), w, y.data()); },
+                        1.0);
 }
 
 /// Prints format's row of the table; returns its rate for 1536 -> 12288.

@@ -1222,11 +1222,15 @@ attend_heads(const float *__restrict q, const Cache &cache, int kv,
              int64_t room, float *__restrict out) {
   G4K_NO_CONTRACT_BODY
   constexpr int kRow = KvHeads * HeadDim;
+  // The K or V row of position p >= fresh_start.
+  auto fresh_row = [&](const float *fresh, int64_t p) {
+    return fresh + (p - fresh_start) * kRow + kv * HeadDim;
+  };
   // The K or V row of position p: fresh, or in the cache (f32 caches).
   [[maybe_unused]] auto row_at = [&](const float *cached, const float *fresh,
                                      int64_t p) {
     return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
-                           : fresh + (p - fresh_start) * kRow + kv * HeadDim;
+                           : fresh_row(fresh, p);
   };
   if constexpr (kVectorAttention<HeadDim, Heads, Cache>) {
     attend_blocks<HeadDim, Heads>(
@@ -1279,9 +1283,7 @@ attend_heads(const float *__restrict q, const Cache &cache, int kv,
                 block_scores[g * stride + n] =
                     p < fresh_start
                         ? key_dot<HeadDim, KvHeads>(cache, p % Slots, kv, qh)
-                        : dot_pairwise<HeadDim>(
-                              qh, fresh_keys + (p - fresh_start) * kRow +
-                                      kv * HeadDim);
+                        : dot_pairwise<HeadDim>(qh, fresh_row(fresh_keys, p));
               }
             }
           },
@@ -1296,8 +1298,7 @@ attend_heads(const float *__restrict q, const Cache &cache, int kv,
               value_axpy<HeadDim, KvHeads>(cache, p % Slots, kv, weight, sum);
               continue;
             }
-            const float *v =
-                fresh_values + (p - fresh_start) * kRow + kv * HeadDim;
+            const float *v = fresh_row(fresh_values, p);
             for (int i = 0; i < HeadDim; ++i)
               sum[i] += weight * v[i];
           }
