@@ -586,14 +586,37 @@ llvm::Error runProgram(llvm::ArrayRef<std::string> argv, llvm::StringRef log,
   return finish(run);
 }
 
-llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name) {
+llvm::Error runPrograms(llvm::ArrayRef<std::vector<std::string>> argvs,
+                        llvm::StringRef what) {
+  std::vector<GeneratorRun> runs;
+  for (const std::vector<std::string> &argv : argvs)
+    runs.push_back({argv, what.str(), {}, {}, /*keepLog=*/false});
+  return runAll(runs);
+}
+
+/// |name| in the generators' directory, if |exists| says it is there.
+static llvm::Expected<std::string>
+generatorDirectoryEntry(llvm::StringRef name, llvm::StringRef what,
+                        llvm::function_ref<bool(const llvm::Twine &)> exists) {
   llvm::SmallString<256> path(generatorDirectory());
   llvm::sys::path::append(path, name);
-  if (!llvm::sys::fs::can_execute(path))
-    return makeError("Halide generator " + path +
+  if (!exists(path))
+    return makeError(what + " " + path +
                      " is missing (build g4c's generators, or set "
                      "G4C_HALIDE_GENERATOR_DIR)");
   return std::string(path);
+}
+
+llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name) {
+  return generatorDirectoryEntry(
+      name, "Halide generator",
+      [](const llvm::Twine &path) { return llvm::sys::fs::can_execute(path); });
+}
+
+llvm::Expected<std::string> halideGeneratorFile(llvm::StringRef name) {
+  return generatorDirectoryEntry(
+      name, "g4c's build output",
+      [](const llvm::Twine &path) { return llvm::sys::fs::exists(path); });
 }
 
 llvm::Expected<std::vector<std::string>>

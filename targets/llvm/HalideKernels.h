@@ -75,9 +75,19 @@ struct HalideRequest {
 llvm::Error runProgram(llvm::ArrayRef<std::string> argv, llvm::StringRef log,
                        llvm::StringRef what);
 
+/// Runs each of |argvs| (the first argument is the program) to completion,
+/// as many at a time as there are hardware threads; an error names each
+/// that failed as |what| and quotes its output.
+llvm::Error runPrograms(llvm::ArrayRef<std::vector<std::string>> argvs,
+                        llvm::StringRef what);
+
 /// The generator executable |name|: in $G4C_HALIDE_GENERATOR_DIR, else
 /// where this g4c's build put it; an error names the path if it is missing.
 llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name);
+
+/// A file the build puts next to the generators (g4c tune's compiled
+/// benchmark driver); an error names the path if it is missing.
+llvm::Expected<std::string> halideGeneratorFile(llvm::StringRef name);
 
 /// Runs the generators of |requests| for Halide target |target| into
 /// |directory| (FUNCTION.o each), and once more for the shared Halide

@@ -197,105 +197,121 @@ measureSchedules(const std::vector<HalideRequest> &requests,
   auto compiler = cxxCompiler();
   if (!compiler)
     return compiler.takeError();
+  auto driverMain = halideGeneratorFile("g4c-rungen-main.o");
+  if (!driverMain)
+    return driverMain.takeError();
   auto path = [&](llvm::StringRef name) {
     llvm::SmallString<256> joined(workDirectory);
     llvm::sys::path::append(joined, name);
     return std::string(joined);
   };
-  const std::string log = path("step.log");
-  const std::string include = "-I" G4C_HALIDE_INCLUDE_DIR;
-  progress << "g4c: building Halide's benchmark driver\n";
-  if (llvm::Error error =
-          run({*compiler, "-O2", "-std=c++17", "-DHALIDE_NO_PNG",
-               "-DHALIDE_NO_JPEG", include, "-c", G4C_HALIDE_RUNGEN_MAIN, "-o",
-               path("RunGenMain.o")},
-              log))
-    return std::move(error);
   auto runtimeGenerator = halideGeneratorExecutable(kernels[0]->generator);
   if (!runtimeGenerator)
     return runtimeGenerator.takeError();
   if (llvm::Error error =
           run({*runtimeGenerator, "-r", "runtime", "-o", workDirectory.str(),
                "-e", "object", "target=" + target.str()},
-              log))
+              path("step.log")))
     return std::move(error);
 
-  // Generates, links and times |request| with |schedule| added.
-  int built = 0;
-  auto measure =
-      [&](const HalideRequest &request,
-          const std::vector<std::string> &schedule) -> llvm::Expected<double> {
-    auto generator = halideGeneratorExecutable(request.generator);
-    if (!generator)
-      return generator.takeError();
-    const std::string name = "kernel" + std::to_string(built++);
-    std::vector<std::string> argv{
-        *generator,
-        "-g",
-        request.registeredName,
-        "-f",
-        name,
-        "-o",
-        workDirectory.str(),
-        "-e",
-        "object,registration",
-        "target=" + target.str() + (request.targetFeatures.empty() ? "" : "-") +
-            request.targetFeatures + "-no_runtime"};
-    argv.insert(argv.end(), request.params.begin(), request.params.end());
-    argv.insert(argv.end(), schedule.begin(), schedule.end());
-    if (llvm::Error error = run(argv, log))
-      return std::move(error);
-    const std::string driver = path(name + ".rungen");
-    if (llvm::Error error =
-            run({*compiler, path("RunGenMain.o"),
-                 path(name + ".registration.cpp"), path(name + ".o"),
-                 path("runtime.o"), include, "-ldl", "-lpthread", "-o", driver},
-                log))
-      return std::move(error);
-    const std::string output = path(name + ".txt");
-    if (llvm::Error error =
-            run({driver, "--benchmarks=all", "--estimate_all",
-                 llvm::formatv("--benchmark_min_time={0}", minSeconds).str(),
-                 "--parsable_output"},
-                output))
-      return std::move(error);
-    auto text = llvm::MemoryBuffer::getFile(output);
-    std::optional<double> best =
-        text ? bestMilliseconds((*text)->getBuffer()) : std::nullopt;
-    if (!best)
-      return makeError("no time in the benchmark output " + output);
-    return *best;
-  };
-
-  progress << llvm::formatv("g4c: tuning {0} Halide kernels for {1}\n",
-                            kernels.size(), target);
+  // Each kernel starts at its knobs' defaults.
   for (const HalideRequest *request : kernels) {
     TunedKernel result{tuningKey(*request), {}, {}};
-    llvm::ArrayRef<ScheduleKnob> knobs = scheduleKnobs(request->registeredName);
-    for (const ScheduleKnob &knob : knobs)
+    for (const ScheduleKnob &knob : scheduleKnobs(request->registeredName))
       result.schedule.push_back(knob.name + "=" +
                                 std::to_string(knob.candidates[0]));
-    for (size_t k = 0; k < knobs.size(); ++k) {
-      double best = std::numeric_limits<double>::infinity();
-      std::string bestValue = result.schedule[k];
-      for (int value : knobs[k].candidates) {
-        std::vector<std::string> schedule = result.schedule;
-        schedule[k] = knobs[k].name + "=" + std::to_string(value);
-        auto time = measure(*request, schedule);
-        if (!time)
-          return time.takeError();
-        result.millisecondsOf[schedule[k]] = *time;
-        if (*time < best) {
-          best = *time;
-          bestValue = schedule[k];
-        }
-      }
-      result.schedule[k] = bestValue;
-    }
-    progress << llvm::formatv("  {0}: {1}\n", result.key,
-                              llvm::join(result.schedule, " "));
     tuned.push_back(std::move(result));
   }
+  progress << llvm::formatv("g4c: tuning {0} Halide kernels for {1}\n",
+                            kernels.size(), target);
+  // Knob k of every kernel in round k, the others at their best so far. A
+  // round builds its candidates side by side, then times them one at a
+  // time with nothing else running.
+  struct Candidate {
+    size_t kernel;
+    std::string setting; ///< "knob=value"
+    std::string name;    ///< its files in |workDirectory|
+  };
+  int built = 0;
+  for (size_t knob = 0;; ++knob) {
+    std::vector<Candidate> candidates;
+    std::vector<std::vector<std::string>> generate, link;
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      llvm::ArrayRef<ScheduleKnob> knobs =
+          scheduleKnobs(kernels[k]->registeredName);
+      if (knob >= knobs.size())
+        continue;
+      for (int value : knobs[knob].candidates) {
+        Candidate candidate{k, knobs[knob].name + "=" + std::to_string(value),
+                            "kernel" + std::to_string(built++)};
+        const HalideRequest &request = *kernels[k];
+        auto generator = halideGeneratorExecutable(request.generator);
+        if (!generator)
+          return generator.takeError();
+        std::vector<std::string> argv{
+            *generator,
+            "-g",
+            request.registeredName,
+            "-f",
+            candidate.name,
+            "-o",
+            workDirectory.str(),
+            "-e",
+            "object,registration",
+            "target=" + target.str() +
+                (request.targetFeatures.empty() ? "" : "-") +
+                request.targetFeatures + "-no_runtime"};
+        argv.insert(argv.end(), request.params.begin(), request.params.end());
+        std::vector<std::string> schedule = tuned[k].schedule;
+        schedule[knob] = candidate.setting;
+        argv.insert(argv.end(), schedule.begin(), schedule.end());
+        generate.push_back(std::move(argv));
+        link.push_back({*compiler, *driverMain,
+                        path(candidate.name + ".registration.cpp"),
+                        path(candidate.name + ".o"), path("runtime.o"),
+                        "-I" G4C_HALIDE_INCLUDE_DIR, "-ldl", "-lpthread", "-o",
+                        path(candidate.name + ".rungen")});
+        candidates.push_back(std::move(candidate));
+      }
+    }
+    if (candidates.empty())
+      break;
+    progress << llvm::formatv("g4c: building {0} candidates\n",
+                              candidates.size());
+    if (llvm::Error error = runPrograms(generate, "Halide generator"))
+      return std::move(error);
+    if (llvm::Error error =
+            runPrograms(link, "g4c tune's link of a benchmark driver"))
+      return std::move(error);
+    progress << llvm::formatv("g4c: timing {0} candidates\n",
+                              candidates.size());
+    std::vector<double> best(kernels.size(),
+                             std::numeric_limits<double>::infinity());
+    for (const Candidate &candidate : candidates) {
+      const std::string output = path(candidate.name + ".txt");
+      if (llvm::Error error =
+              run({path(candidate.name + ".rungen"), "--benchmarks=all",
+                   "--estimate_all",
+                   llvm::formatv("--benchmark_min_time={0}", minSeconds).str(),
+                   "--parsable_output"},
+                  output))
+        return std::move(error);
+      auto text = llvm::MemoryBuffer::getFile(output);
+      std::optional<double> time =
+          text ? bestMilliseconds((*text)->getBuffer()) : std::nullopt;
+      if (!time)
+        return makeError("no time in the benchmark output " + output);
+      TunedKernel &kernel = tuned[candidate.kernel];
+      kernel.millisecondsOf[candidate.setting] = *time;
+      if (*time < best[candidate.kernel]) {
+        best[candidate.kernel] = *time;
+        kernel.schedule[knob] = candidate.setting;
+      }
+    }
+  }
+  for (const TunedKernel &kernel : tuned)
+    progress << llvm::formatv("  {0}: {1}\n", kernel.key,
+                              llvm::join(kernel.schedule, " "));
   return tuned;
 }
 

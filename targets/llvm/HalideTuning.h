@@ -65,9 +65,11 @@ size_t applyTuning(const HalideTuning &tuning,
 /// Measures every schedule candidate of the distinct kernels of |requests|
 /// that have schedule parameters, on this machine for Halide target
 /// |target|: each candidate generated into |workDirectory|, linked into
-/// Halide's RunGen benchmark driver with the C++ compiler and timed there
-/// (best of its samples over |minSeconds| each). One knob at a time, the
-/// others at their best so far. Progress goes to |progress|.
+/// Halide's RunGen benchmark driver (compiled by g4c's build) with the C++
+/// compiler and timed there (best of its samples over |minSeconds| each).
+/// One knob at a time, the others at their best so far: a round builds the
+/// candidates of every kernel side by side, then times them one by one.
+/// Progress goes to |progress|.
 llvm::Expected<std::vector<TunedKernel>>
 measureSchedules(const std::vector<HalideRequest> &requests,
                  llvm::StringRef target, llvm::StringRef workDirectory,

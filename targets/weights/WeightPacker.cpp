@@ -16,6 +16,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Parallel.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace g4c {
@@ -79,8 +80,14 @@ void writeTensor(const PackedTensorRequest &request, uint64_t columns,
       scale.push_back(
           loadFloat(request.columnScale->data().data(), info.dtype, i));
   }
-  // About 1M values a batch, whole rows; rows quantise in parallel.
-  const uint64_t batchRows = std::max<uint64_t>(1, (1 << 20) / columns);
+  // About 1M values a batch, whole rows; rows quantise in parallel. A
+  // smaller tensor gets buffers of its own size (zeroing 8 MB for each of a
+  // tiny model's tensors took most of its compile time).
+  uint64_t tensorRows = 0;
+  for (const CheckpointTensor &part : request.rows)
+    tensorRows += part.info->numElements() / columns;
+  const uint64_t batchRows = std::clamp<uint64_t>(
+      tensorRows, 1, std::max<uint64_t>(1, (1 << 20) / columns));
   std::vector<uint8_t> buffer(batchRows * rowSize);
   std::vector<float> values(batchRows * columns);
   for (const CheckpointTensor &part : request.rows) {

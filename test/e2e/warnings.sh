@@ -12,8 +12,17 @@ if command -v clang++-22 >/dev/null; then compilers+=(clang++-22); fi
 for preset in tiny-e2b tiny-e4b tiny-moe tiny-31b; do
   "$g4c" make-checkpoint --preset "$preset" --out "$work/$preset" >/dev/null
   "$g4c" compile "$work/$preset" -o "$work/$preset-out" --name m >/dev/null
+  # The programs are the same for every model (checked); compiled once.
+  files=(m.cc)
+  if [ "$preset" = tiny-e2b ]; then
+    files+=(m-run.cc m-chat.cc)
+  else
+    for file in m-run.cc m-chat.cc; do
+      cmp "$work/tiny-e2b-out/$file" "$work/$preset-out/$file"
+    done
+  fi
   for cxx in "${compilers[@]}"; do
-    for file in m.cc m-run.cc m-chat.cc; do
+    for file in "${files[@]}"; do
       "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti \
         -I "$work/$preset-out" -I "$include" -DM_DEFAULT_WEIGHTS='"m.g4w"' \
         -DM_DEFAULT_TOKENIZER='"m.g4t"' \
