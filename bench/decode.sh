@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-"$root/.deps/bench"}
 mkdir -p "$work"
 for program in decode stream; do
-  g++ -O3 -std=c++17 -march=native -I"$root/runtime/include" \
+  "$("$root/bench/cxx.sh")" -O3 -std=c++17 -march=native -I"$root/runtime/include" \
     "$root/bench/$program.cc" -o "$work/$program" -lpthread
 done
 bandwidth=$("$work/stream" 2048)

@@ -23,9 +23,7 @@ generate decode_sliding head_dim=256 slots=512 fresh_rows=1 heads=4
 generate decode_global head_dim=512 slots=4096 fresh_rows=1 heads=4
 generate prefill_sliding head_dim=256 slots=512 fresh_rows=64 heads=8
 "$generator" -r halide_runtime -o "$work" -e object target=host
-# The compiler generated projects prefer (clang, where there is one).
-compiler=${CXX:-$(command -v clang++-22 || command -v clang++ || echo g++)}
-"$compiler" -O3 -std=c++17 -march=native -I"$root/runtime/include" \
+"$("$root/bench/cxx.sh")" -O3 -std=c++17 -march=native -I"$root/runtime/include" \
   -I/usr/include/halide14 "$root/bench/halide-attention.cc" "$work"/*.o \
   -o "$work/halide-attention" -lpthread -ldl
 "$work/halide-attention"

@@ -30,7 +30,7 @@ for format in int8 int4; do
 done
 "$generators/g4c-linear.generator" -r halide_runtime -o "$work" -e object \
   target=host
-g++ -O3 -std=c++17 -march=native -I"$root/runtime/include" \
+"$("$root/bench/cxx.sh")" -O3 -std=c++17 -march=native -I"$root/runtime/include" \
   -I/usr/include/halide14 "$root/bench/halide-products.cc" "$work"/*.o -o "$work/halide-products" \
   -lpthread -ldl
 "$work/halide-products"

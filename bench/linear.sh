@@ -7,6 +7,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-"$root/.deps/bench"}
 mkdir -p "$work"
-g++ -O3 -std=c++17 -march=native -I"$root/runtime/include" \
+"$("$root/bench/cxx.sh")" -O3 -std=c++17 -march=native -I"$root/runtime/include" \
   "$root/bench/linear.cc" -o "$work/linear" -lpthread
 "$work/linear"
