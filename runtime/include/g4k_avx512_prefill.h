@@ -176,27 +176,57 @@ inline void store_lanes(const __m512 (&acc)[R][V], int v, int t0, float *y) {
   }
 }
 
-/// y[t * Stride + r] = x[t] . row r for R rows from |rows| (|size| bytes
-/// apart) and the V vectors of 16 tokens from v0.
+/// acc[r][v] lane t = y[(t0 + t) * Stride + r] for tokens t0 + t < T (the
+/// others 0): what store_lanes stored.
+template <int R, int T, int Stride, int V>
+inline void load_lanes(__m512 (&acc)[R][V], int v, int t0, const float *y) {
+  const __m512i index = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(Stride));
+  const int valid = T - t0 < 16 ? T - t0 : 16;
+  const __mmask16 mask = __mmask16((1u << valid) - 1);
+  for (int r = 0; r < R; ++r)
+    acc[r][v] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index,
+                                         y + t0 * Stride + r, 4);
+}
+
+/// Chunks [c_begin, c_end) of y[t * Stride + r] = x[t] . row r for R rows
+/// from |rows| (|size| bytes apart) and the V vectors of 16 tokens from v0:
+/// the sums start from y's (|resume|) or 0, and are finished (int8: times
+/// the row's scale) at the last chunk.
 template <typename W, int R, int V, int T, int In, int Stride>
 inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
                                              lane_format<W>::kBias> &a,
-                      int v0, const uint8_t *rows, size_t size, float *y) {
+                      int v0, const uint8_t *rows, size_t size, float *y,
+                      int c_begin, int c_end, bool resume) {
   using F = lane_format<W>;
   constexpr int kBlocksPerChunk = F::kChunk / F::kBlock;
+  constexpr int kChunks = In / F::kChunk;
+  // A whole row streams on: its bytes kPrefetchBytes ahead. A part of the
+  // row (a block of columns): the same part of the next tile's rows.
+  const bool whole = c_begin == 0 && c_end == kChunks;
   __m512 acc[R][V];
   G4K_UNROLL
-  for (int r = 0; r < R; ++r) {
+  for (int v = 0; v < V; ++v) {
+    if (resume) {
+      load_lanes<R, T, Stride>(acc, v, (v0 + v) * 16, y);
+      continue;
+    }
     G4K_UNROLL
-    for (int v = 0; v < V; ++v)
+    for (int r = 0; r < R; ++r)
       acc[r][v] = _mm512_setzero_ps();
   }
-  for (int c = 0; c < In / F::kChunk; ++c) {
+  for (int c = c_begin; c < c_end; ++c) {
     alignas(64) uint8_t weights[R][F::kChunk];
     G4K_UNROLL
     for (int r = 0; r < R; ++r) {
       F::unpack(rows + r * size, c, weights[r]);
-      prefetch(rows + r * size + 64 * c);
+      if (whole)
+        prefetch(rows + r * size + 64 * c);
+      else
+        _mm_prefetch(
+            reinterpret_cast<const char *>(rows + (R + r) * size + 64 * c),
+            G4K_ROW_PREFETCH_HINT);
     }
     G4K_UNROLL
     for (int bi = 0; bi < kBlocksPerChunk; ++bi) {
@@ -245,6 +275,12 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
       }
     }
   }
+  if (c_end < kChunks) { // more columns to come: the partial sums wait in y
+    G4K_UNROLL
+    for (int v = 0; v < V; ++v)
+      store_lanes<R, T, Stride>(acc, v, (v0 + v) * 16, y);
+    return;
+  }
   if constexpr (!F::kBlockScales) {
     G4K_UNROLL
     for (int r = 0; r < R; ++r) {
@@ -275,29 +311,48 @@ namespace avx512 {
 /// Rows computed together by the lane kernels, and vectors of 16 tokens.
 constexpr int kLaneRowTile = 4, kLaneVectorTile = 2;
 
+/// Columns per pass of the lane kernels over a thread's rows. A wider
+/// matrix is taken a block of columns at a time, every row each time, so
+/// that the block's activations (64 bytes per 4 columns and 16 tokens: 128
+/// KiB for 64 tokens) stay in L2 for all the rows; whole rows brought all
+/// of them in again from L3 for every tile (E2B's down projection, 12288
+/// columns: 3 MiB for 64 tokens). The partial sums wait in y between
+/// passes, exactly: a token's sum is a lane of its own, and the blocks are
+/// added in the same order.
+constexpr int kLaneColumnBlock = 2048;
+
 /// Rows [begin, end) of the matrix at |w| against all T tokens with the
 /// VNNI lane tiles: y[t * Stride + o].
 template <int T, int In, int Stride, typename W>
 inline void lane_rows(const lane_activations<T, In, lane_format<W>::kBlock,
                                              lane_format<W>::kBias> &a,
                       const W *w, int64_t begin, int64_t end, float *y) {
+  using F = lane_format<W>;
   constexpr int kVectors = (T + 15) / 16;
+  constexpr int kChunks = In / F::kChunk;
+  constexpr int kPassChunks =
+      kLaneColumnBlock / F::kChunk > 0 ? kLaneColumnBlock / F::kChunk : 1;
   const size_t size = row_bytes<In>(w);
-  const uint8_t *rows = bytes_of(w) + size_t(begin) * size;
-  auto vectors = [&](auto tile_rows, int64_t o) {
-    constexpr int R = decltype(tile_rows)::value;
-    int v0 = 0;
-    for (; v0 + kLaneVectorTile <= kVectors; v0 += kLaneVectorTile)
-      lane_tile<W, R, kLaneVectorTile, T, In, Stride>(a, v0, rows, size, y + o);
-    if constexpr (kVectors % kLaneVectorTile != 0)
-      lane_tile<W, R, kVectors % kLaneVectorTile, T, In, Stride>(a, v0, rows,
-                                                                 size, y + o);
-    rows += R * size;
-  };
-  int64_t o = begin;
-  for (; o + kLaneRowTile <= end; o += kLaneRowTile)
-    vectors(std::integral_constant<int, kLaneRowTile>(), o);
-  with_rows<kLaneRowTile - 1>(end - o, [&](auto rows) { vectors(rows, o); });
+  for (int c_begin = 0; c_begin < kChunks; c_begin += kPassChunks) {
+    const int c_end =
+        c_begin + kPassChunks < kChunks ? c_begin + kPassChunks : kChunks;
+    const uint8_t *rows = bytes_of(w) + size_t(begin) * size;
+    auto vectors = [&](auto tile_rows, int64_t o) {
+      constexpr int R = decltype(tile_rows)::value;
+      int v0 = 0;
+      for (; v0 + kLaneVectorTile <= kVectors; v0 += kLaneVectorTile)
+        lane_tile<W, R, kLaneVectorTile, T, In, Stride>(
+            a, v0, rows, size, y + o, c_begin, c_end, c_begin > 0);
+      if constexpr (kVectors % kLaneVectorTile != 0)
+        lane_tile<W, R, kVectors % kLaneVectorTile, T, In, Stride>(
+            a, v0, rows, size, y + o, c_begin, c_end, c_begin > 0);
+      rows += R * size;
+    };
+    int64_t o = begin;
+    for (; o + kLaneRowTile <= end; o += kLaneRowTile)
+      vectors(std::integral_constant<int, kLaneRowTile>(), o);
+    with_rows<kLaneRowTile - 1>(end - o, [&](auto rows) { vectors(rows, o); });
+  }
 }
 
 /// Rows [begin, end) of the matrix at |w| against all T tokens: y[t *

@@ -177,6 +177,10 @@ TEST(QuantisedKernels, ManyTokens) {
   checkKernels<g4k::q4<32>, 20, 9, 256>(Format::Int4, 32);
   checkKernels<g4k::q4<64>, 33, 6, 256>(Format::Int4, 64);
   checkKernels<g4k::q4<128>, 64, 5, 384>(Format::Int4, 128);
+  // Wider than a pass of the lane kernels (2048 columns): two passes, the
+  // second partial.
+  checkKernels<g4k::q8, 20, 6, 2304>(Format::Int8, 0);
+  checkKernels<g4k::q4<32>, 37, 5, 4480>(Format::Int4, 32);
   // 16 rows and more: whole panels on AMX where there is AMX.
   checkKernels<g4k::q8, 24, 35, 128>(Format::Int8, 0);
   checkKernels<g4k::q4<32>, 40, 33, 256>(Format::Int4, 32);
