@@ -192,13 +192,13 @@ inline void load_lanes(__m512 (&acc)[R][V], int v, int t0, const float *y) {
 
 /// Chunks [c_begin, c_end) of y[t * Stride + r] = x[t] . row r for R rows
 /// from |rows| (|size| bytes apart) and the V vectors of 16 tokens from v0:
-/// the sums start from y's (|resume|) or 0, and are finished (int8: times
-/// the row's scale) at the last chunk.
+/// the sums start from y's (after an earlier pass) or 0, and are finished
+/// (int8: times the row's scale) at the last chunk.
 template <typename W, int R, int V, int T, int In, int Stride>
 inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
                                              lane_format<W>::kBias> &a,
                       int v0, const uint8_t *rows, size_t size, float *y,
-                      int c_begin, int c_end, bool resume) {
+                      int c_begin, int c_end) {
   using F = lane_format<W>;
   constexpr int kBlocksPerChunk = F::kChunk / F::kBlock;
   constexpr int kChunks = In / F::kChunk;
@@ -208,7 +208,7 @@ inline void lane_tile(const lane_activations<T, In, lane_format<W>::kBlock,
   __m512 acc[R][V];
   G4K_UNROLL
   for (int v = 0; v < V; ++v) {
-    if (resume) {
+    if (c_begin > 0) {
       load_lanes<R, T, Stride>(acc, v, (v0 + v) * 16, y);
       continue;
     }
@@ -341,11 +341,11 @@ inline void lane_rows(const lane_activations<T, In, lane_format<W>::kBlock,
       constexpr int R = decltype(tile_rows)::value;
       int v0 = 0;
       for (; v0 + kLaneVectorTile <= kVectors; v0 += kLaneVectorTile)
-        lane_tile<W, R, kLaneVectorTile, T, In, Stride>(
-            a, v0, rows, size, y + o, c_begin, c_end, c_begin > 0);
+        lane_tile<W, R, kLaneVectorTile, T, In, Stride>(a, v0, rows, size,
+                                                        y + o, c_begin, c_end);
       if constexpr (kVectors % kLaneVectorTile != 0)
         lane_tile<W, R, kVectors % kLaneVectorTile, T, In, Stride>(
-            a, v0, rows, size, y + o, c_begin, c_end, c_begin > 0);
+            a, v0, rows, size, y + o, c_begin, c_end);
       rows += R * size;
     };
     int64_t o = begin;

@@ -613,6 +613,29 @@ llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name) {
       [](const llvm::Twine &path) { return llvm::sys::fs::can_execute(path); });
 }
 
+llvm::Expected<std::vector<std::string>>
+halideGeneratorCommand(const HalideRequest &request, llvm::StringRef function,
+                       llvm::StringRef target, llvm::StringRef directory,
+                       llvm::StringRef outputs) {
+  auto program = halideGeneratorExecutable(request.generator);
+  if (!program)
+    return program.takeError();
+  std::vector<std::string> command{
+      *program,
+      "-g",
+      request.registeredName,
+      "-f",
+      function.str(),
+      "-o",
+      directory.str(),
+      "-e",
+      outputs.str(),
+      "target=" + target.str() + (request.targetFeatures.empty() ? "" : "-") +
+          request.targetFeatures + "-no_runtime"};
+  command.insert(command.end(), request.params.begin(), request.params.end());
+  return command;
+}
+
 llvm::Expected<std::string> halideGeneratorFile(llvm::StringRef name) {
   return generatorDirectoryEntry(
       name, "g4c's build output",
@@ -626,7 +649,6 @@ generateHalideKernels(const std::vector<HalideRequest> &requests,
   std::vector<std::string> objects;
   if (requests.empty())
     return objects;
-  auto executable = halideGeneratorExecutable;
   auto objectPath = [&](llvm::StringRef name) {
     llvm::SmallString<256> path(directory);
     llvm::sys::path::append(path, name + ".o");
@@ -634,7 +656,7 @@ generateHalideKernels(const std::vector<HalideRequest> &requests,
   };
   progress << llvm::formatv("g4c: generating {0} Halide kernels for {1}\n",
                             requests.size(), target);
-  auto program = executable(requests.front().generator);
+  auto program = halideGeneratorExecutable(requests.front().generator);
   if (!program)
     return program.takeError();
   // One runtime for all of them (any generator writes it).
@@ -643,24 +665,12 @@ generateHalideKernels(const std::vector<HalideRequest> &requests,
       *program,        "-r", runtime.str(), "-o",
       directory.str(), "-e", "object",      ("target=" + target).str()};
   for (const HalideRequest &request : requests) {
-    auto program = executable(request.generator);
-    if (!program)
-      return program.takeError();
+    auto command = halideGeneratorCommand(request, request.function, target,
+                                          directory, "object");
+    if (!command)
+      return command.takeError();
     runs.emplace_back();
-    runs.back().arguments = {*program,
-                             "-g",
-                             request.registeredName,
-                             "-f",
-                             request.function,
-                             "-o",
-                             directory.str(),
-                             "-e",
-                             "object",
-                             "target=" + target.str() +
-                                 (request.targetFeatures.empty() ? "" : "-") +
-                                 request.targetFeatures + "-no_runtime"};
-    runs.back().arguments.insert(runs.back().arguments.end(),
-                                 request.params.begin(), request.params.end());
+    runs.back().arguments = std::move(*command);
     objects.push_back(objectPath(request.function));
   }
   objects.push_back(objectPath(runtime));

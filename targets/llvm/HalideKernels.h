@@ -85,6 +85,15 @@ llvm::Error runPrograms(llvm::ArrayRef<std::vector<std::string>> argvs,
 /// where this g4c's build put it; an error names the path if it is missing.
 llvm::Expected<std::string> halideGeneratorExecutable(llvm::StringRef name);
 
+/// The command that generates |request|'s kernel as |function| into
+/// |directory| for Halide target |target| (its features added, no
+/// runtime), writing |outputs| (generator -e: "object", ...); an error if
+/// its generator is missing.
+llvm::Expected<std::vector<std::string>>
+halideGeneratorCommand(const HalideRequest &request, llvm::StringRef function,
+                       llvm::StringRef target, llvm::StringRef directory,
+                       llvm::StringRef outputs);
+
 /// A file the build puts next to the generators (g4c tune's compiled
 /// benchmark driver); an error names the path if it is missing.
 llvm::Expected<std::string> halideGeneratorFile(llvm::StringRef name);

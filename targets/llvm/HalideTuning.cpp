@@ -66,6 +66,25 @@ std::optional<double> bestMilliseconds(llvm::StringRef output) {
   return std::nullopt;
 }
 
+/// The best time per call of the benchmark driver |driver| (RunGen), its
+/// output kept in |output|.
+llvm::Expected<double> timeDriver(const std::string &driver,
+                                  const std::string &output,
+                                  double minSeconds) {
+  if (llvm::Error error =
+          run({driver, "--benchmarks=all", "--estimate_all",
+               llvm::formatv("--benchmark_min_time={0}", minSeconds).str(),
+               "--parsable_output"},
+              output))
+    return std::move(error);
+  auto text = llvm::MemoryBuffer::getFile(output);
+  std::optional<double> time =
+      text ? bestMilliseconds((*text)->getBuffer()) : std::nullopt;
+  if (!time)
+    return makeError("no time in the benchmark output " + output);
+  return *time;
+}
+
 } // namespace
 
 llvm::ArrayRef<ScheduleKnob> scheduleKnobs(llvm::StringRef registeredName) {
@@ -244,28 +263,15 @@ measureSchedules(const std::vector<HalideRequest> &requests,
       for (int value : knobs[knob].candidates) {
         Candidate candidate{k, knobs[knob].name + "=" + std::to_string(value),
                             "kernel" + std::to_string(built++)};
-        const HalideRequest &request = *kernels[k];
-        auto generator = halideGeneratorExecutable(request.generator);
-        if (!generator)
-          return generator.takeError();
-        std::vector<std::string> argv{
-            *generator,
-            "-g",
-            request.registeredName,
-            "-f",
-            candidate.name,
-            "-o",
-            workDirectory.str(),
-            "-e",
-            "object,registration",
-            "target=" + target.str() +
-                (request.targetFeatures.empty() ? "" : "-") +
-                request.targetFeatures + "-no_runtime"};
-        argv.insert(argv.end(), request.params.begin(), request.params.end());
+        auto command =
+            halideGeneratorCommand(*kernels[k], candidate.name, target,
+                                   workDirectory, "object,registration");
+        if (!command)
+          return command.takeError();
         std::vector<std::string> schedule = tuned[k].schedule;
         schedule[knob] = candidate.setting;
-        argv.insert(argv.end(), schedule.begin(), schedule.end());
-        generate.push_back(std::move(argv));
+        command->insert(command->end(), schedule.begin(), schedule.end());
+        generate.push_back(std::move(*command));
         link.push_back({*compiler, *driverMain,
                         path(candidate.name + ".registration.cpp"),
                         path(candidate.name + ".o"), path("runtime.o"),
@@ -288,19 +294,10 @@ measureSchedules(const std::vector<HalideRequest> &requests,
     std::vector<double> best(kernels.size(),
                              std::numeric_limits<double>::infinity());
     for (const Candidate &candidate : candidates) {
-      const std::string output = path(candidate.name + ".txt");
-      if (llvm::Error error =
-              run({path(candidate.name + ".rungen"), "--benchmarks=all",
-                   "--estimate_all",
-                   llvm::formatv("--benchmark_min_time={0}", minSeconds).str(),
-                   "--parsable_output"},
-                  output))
-        return std::move(error);
-      auto text = llvm::MemoryBuffer::getFile(output);
-      std::optional<double> time =
-          text ? bestMilliseconds((*text)->getBuffer()) : std::nullopt;
+      auto time = timeDriver(path(candidate.name + ".rungen"),
+                             path(candidate.name + ".txt"), minSeconds);
       if (!time)
-        return makeError("no time in the benchmark output " + output);
+        return time.takeError();
       TunedKernel &kernel = tuned[candidate.kernel];
       kernel.millisecondsOf[candidate.setting] = *time;
       if (*time < best[candidate.kernel]) {

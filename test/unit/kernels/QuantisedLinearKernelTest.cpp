@@ -126,8 +126,8 @@ TEST(QuantisedLinearKernel, Int8ChunkLanes) {
 // passes, and must still round alike.
 TEST(QuantisedLinearKernel, Int8BlocksOfManyTokens) {
   Instance<g4k::q8, 17, 11, 2304, 32>{Format::Int8, 32,
-                                     g4k::integer_sum_order::blocks,
-                                     g4c_quantised_linear_int8_blocks_host}
+                                      g4k::integer_sum_order::blocks,
+                                      g4c_quantised_linear_int8_blocks_host}
       .check();
 }
 
@@ -140,8 +140,8 @@ TEST(QuantisedLinearKernel, Int4ChunkLanes) {
 
 TEST(QuantisedLinearKernel, Int4BlocksOfManyTokens) {
   Instance<g4k::q4<64>, 17, 9, 2304, 64>{Format::Int4, 64,
-                                        g4k::integer_sum_order::blocks,
-                                        g4c_quantised_linear_int4_blocks_host}
+                                         g4k::integer_sum_order::blocks,
+                                         g4c_quantised_linear_int4_blocks_host}
       .check();
 }
 
