@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Markdown table of a NAME-run --profile JSON: per kernel, calls and time
-per decode step and the share of the step (largest first).
+"""Markdown tables of a NAME-run --profile JSON: per kernel, calls and time
+per decode step and the share of the step (largest first); then, where the
+profile has them, the prefill's: calls and time for the whole prompt and
+the share.
 
 usage: bench/profile-table.py PROFILE.json [TITLE]
 """
@@ -27,6 +29,20 @@ def main():
         print(f"| {k['name']} | {k['calls'] / steps:g} | "
               f"{k['seconds'] / steps * 1e6:.1f} | "
               f"{100 * k['seconds'] / total:.1f} % |")
+    print()
+    prefill = sorted(profile.get("prefill_kernels", []),
+                     key=lambda k: -k["seconds"])
+    total = sum(k["seconds"] for k in prefill)
+    if total <= 0:
+        return
+    print(f"**{title}**: {total * 1e3:.0f} ms in kernels for the prefill of "
+          f"{profile['prompt_tokens']} tokens\n")
+    print("| kernel | calls | ms | share |")
+    print("|---|---|---|---|")
+    for k in prefill:
+        if k["calls"]:
+            print(f"| {k['name']} | {k['calls']} | {k['seconds'] * 1e3:.1f} | "
+                  f"{100 * k['seconds'] / total:.1f} % |")
     print()
 
 

@@ -59,7 +59,7 @@ inline void prefetch(const uint8_t *in_use) {
 
 /// Where prefetch_row asks for the rows' bytes. On Zen cores into L1: the
 /// decode products read 10-20 % faster than into L2, int8 and int4 alike
-/// (bench/decode.sh on a 2-core Zen 4, median of 4 alternating runs: int8
+/// (bench/decode.sh on a 2-core Zen 5, median of 4 alternating runs: int8
 /// gate|up 45 -> 48-53 GB/s, int4 39.5 -> 44 GB/s). Elsewhere into L2 (the
 /// Xeon measurement above). -march=native names the core (__znverN__).
 #if defined(__znver3__) || defined(__znver4__) || defined(__znver5__)

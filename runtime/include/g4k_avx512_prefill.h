@@ -60,6 +60,39 @@ template <int T, int In, int Block, int Bias> struct lane_activations {
   alignas(64) int32_t offset[In / Block][kVectors][16];
 };
 
+/// levels[i] = q8_level(block[i]) by q8_rule_of(block): |rule|, and the sum
+/// of the levels. Blocks of whole vectors in vector instructions: the same
+/// maximum (of finite values), product and rounding (half to even).
+template <int Block>
+inline int quantize_block(const float *block, int8_t *levels, q8_rule &rule) {
+  if constexpr (Block % 16 != 0) {
+    rule = q8_rule_of(block, Block);
+    int sum = 0;
+    for (int i = 0; i < Block; ++i) {
+      levels[i] = q8_level(block[i], rule.inverse);
+      sum += levels[i];
+    }
+    return sum;
+  } else {
+    __m512 absmax = _mm512_setzero_ps();
+    for (int i = 0; i < Block; i += 16)
+      absmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(block + i)), absmax);
+    const float max = _mm512_reduce_max_ps(absmax);
+    rule = {max / 127.0f, max > 0 ? 127.0f / max : 0.0f};
+    const __m512 inverse = _mm512_set1_ps(rule.inverse);
+    __m512i sums = _mm512_setzero_si512();
+    for (int i = 0; i < Block; i += 16) {
+      const __m512i q = _mm512_cvt_roundps_epi32(
+          _mm512_mul_ps(_mm512_loadu_ps(block + i), inverse),
+          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      sums = _mm512_add_epi32(sums, q);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(levels + i),
+                       _mm512_cvtepi32_epi8(q));
+    }
+    return _mm512_reduce_add_epi32(sums);
+  }
+}
+
 /// Tokens [first, last); the part that ends at T zeroes the padding.
 template <int T, int In, int Block, int Bias>
 inline void quantize_activations(const float *x,
@@ -71,17 +104,11 @@ inline void quantize_activations(const float *x,
   for (int t = first; t < last; ++t) {
     const int v = t / 16, lane = t % 16;
     for (int b = 0; b < In / Block; ++b) {
-      int8_t levels[Block] = {};
+      alignas(16) int8_t levels[Block] = {};
       q8_rule rule = {0, 0};
       int sum = 0;
-      if (t < T) {
-        const float *block = x + t * In + b * Block;
-        rule = q8_rule_of(block, Block);
-        for (int i = 0; i < Block; ++i) {
-          levels[i] = q8_level(block[i], rule.inverse);
-          sum += levels[i];
-        }
-      }
+      if (t < T)
+        sum = quantize_block<Block>(x + t * In + b * Block, levels, rule);
       for (int d = 0; d < Block / 4; ++d)
         std::memcpy(&a.q[b * Block / 4 + d][v][lane], levels + 4 * d, 4);
       a.scale[b][v][lane] = rule.scale;

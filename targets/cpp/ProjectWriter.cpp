@@ -51,7 +51,8 @@ std::string runnerSource(llvm::StringRef name) {
 // report (JSON, "-": stderr) gives the prefill and decode times, the
 // process's memory and how much of the weights (and of each table read by
 // row gathers) is resident. The profile (a build with -DG4C_PROFILE=ON)
-// gives each kernel's calls and time over the decode steps.
+// gives each kernel's calls and time over the prefill and, apart, over the
+// decode steps.
 
 #include "{0}.h"
 #ifdef G4K_PROFILE
@@ -126,29 +127,50 @@ bool writeReport(const char *path, const g4_weights &weights, long prompt,
   return out == stderr || std::fclose(out) == 0;
 }
 
-/// Each kernel's calls and time over |steps| decode steps (JSON).
-bool writeProfile(const char *path, long steps) {{
+/// One kernel's calls and time in a part of the run.
+struct KernelTime {{
+  const char *name;
+  long long calls, nanoseconds;
+};
+
+/// The kernel timings so far; the timings start again from 0.
+std::vector<KernelTime> takeProfile() {{
+  std::vector<KernelTime> times;
 #ifdef G4K_PROFILE
-  FILE *out = std::strcmp(path, "-") == 0 ? stderr : std::fopen(path, "w");
-  if (!out)
-    return false;
-  std::fprintf(out, "{{\"decode_steps\": %ld, \"kernels\": [", steps);
-  const char *separator = "";
   for (int i = 0; i < g4k::kProfileEntries; ++i) {{
     const g4k::profile_entry &entry = g4k::profile_table()[i];
     if (!entry.name)
       break;
+    times.push_back({{entry.name, entry.calls.load(), entry.nanoseconds.load()});
+  }
+  g4k::profile_reset();
+#endif
+  return times;
+}
+
+void writeKernels(FILE *out, const std::vector<KernelTime> &times) {{
+  const char *separator = "";
+  for (const KernelTime &time : times) {{
     std::fprintf(out, "%s{{\"name\": \"%s\", \"calls\": %lld, \"seconds\": %.9f}",
-                 separator, entry.name, entry.calls.load(),
-                 entry.nanoseconds.load() * 1e-9);
+                 separator, time.name, time.calls, time.nanoseconds * 1e-9);
     separator = ", ";
   }
+}
+
+/// Each kernel's calls and time over the prefill of |tokens| tokens and over
+/// |steps| decode steps (JSON).
+bool writeProfile(const char *path, long tokens,
+                  const std::vector<KernelTime> &prefill, long steps,
+                  const std::vector<KernelTime> &decode) {{
+  FILE *out = std::strcmp(path, "-") == 0 ? stderr : std::fopen(path, "w");
+  if (!out)
+    return false;
+  std::fprintf(out, "{{\"prompt_tokens\": %ld, \"prefill_kernels\": [", tokens);
+  writeKernels(out, prefill);
+  std::fprintf(out, "], \"decode_steps\": %ld, \"kernels\": [", steps);
+  writeKernels(out, decode);
   std::fprintf(out, "]}\n");
   return out == stderr || std::fclose(out) == 0;
-#else
-  (void)path, (void)steps;
-  return false;
-#endif
 }
 
 bool parseIds(const char *text, std::vector<int32_t> &ids) {{
@@ -276,6 +298,7 @@ int main(int argc, char **argv) {{
   const int64_t count = int64_t(tokens.size());
   // Every position's logits when they are dumped, else the last one's.
   std::vector<float> logits(size_t(dump ? count : 1) * {1}_VOCAB_SIZE);
+  takeProfile(); // the prefill's alone
   const auto prefillStart = std::chrono::steady_clock::now();
   const float *last = nullptr;
   for (int64_t done = 0; done < count; done += chunk) {{
@@ -302,9 +325,7 @@ int main(int argc, char **argv) {{
     std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", path);
     return 1;
   }
-#ifdef G4K_PROFILE
-  g4k::profile_reset(); // decode steps only
-#endif
+  const std::vector<KernelTime> prefillProfile = takeProfile();
   const auto decodeStart = std::chrono::steady_clock::now();
   if (steps > 0) {{
     std::vector<float> row({1}_VOCAB_SIZE);
@@ -328,7 +349,8 @@ int main(int argc, char **argv) {{
     std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", report);
     return 1;
   }
-  if (profile && !writeProfile(profile, steps > 0 ? steps - 1 : 0)) {{
+  if (profile && !writeProfile(profile, long(count), prefillProfile,
+                               steps > 0 ? steps - 1 : 0, takeProfile())) {{
     std::fprintf(stderr, "{0}-run: error: %s: cannot write\n", profile);
     return 1;
   }
