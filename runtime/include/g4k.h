@@ -1153,6 +1153,40 @@ template <int HeadDim, int Heads, typename Cache>
 constexpr bool kVectorAttention = false;
 #endif
 
+/// The maximum of x[0 .. count), count > 0, in kLanes running maxima (a
+/// loop that vectorises; the maximum of finite values in any order).
+inline float lane_max(const float *x, int64_t count) {
+  float lanes[kLanes];
+  for (int lane = 0; lane < kLanes; ++lane)
+    lanes[lane] = x[0];
+  int64_t n = 0;
+  for (; n + kLanes <= count; n += kLanes)
+    for (int lane = 0; lane < kLanes; ++lane)
+      lanes[lane] = x[n + lane] > lanes[lane] ? x[n + lane] : lanes[lane];
+  float max = lanes[0];
+  for (int lane = 1; lane < kLanes; ++lane)
+    max = lanes[lane] > max ? lanes[lane] : max;
+  for (; n < count; ++n)
+    max = x[n] > max ? x[n] : max;
+  return max;
+}
+
+/// sum x[0 .. count) as kLanes partial sums (a loop that vectorises), added
+/// in lane order, then the rest in order.
+inline float lane_sum(const float *x, int64_t count) {
+  float lanes[kLanes] = {};
+  int64_t n = 0;
+  for (; n + kLanes <= count; n += kLanes)
+    for (int lane = 0; lane < kLanes; ++lane)
+      lanes[lane] += x[n + lane];
+  float sum = 0;
+  for (int lane = 0; lane < kLanes; ++lane)
+    sum += lanes[lane];
+  for (; n < count; ++n)
+    sum += x[n];
+  return sum;
+}
+
 /// The softmax-weighted sum of value rows for Heads query heads over the
 /// positions [first, last], a block of positions at a time (as many as
 /// |scores| has |room| for, room / Heads per head), with a running maximum:
@@ -1182,11 +1216,8 @@ attend_blocks(int64_t first, int64_t last, float *__restrict scores,
         last - block + 1 < block_room ? last - block + 1 : block_room;
     block_scores(block, count, scores, block_room);
     for (int g = 0; g < Heads; ++g) {
-      float block_max = -INFINITY;
-      for (int64_t n = 0; n < count; ++n) {
-        const float score = scores[g * block_room + n];
-        block_max = score > block_max ? score : block_max;
-      }
+      float *weights = scores + g * block_room;
+      const float block_max = lane_max(weights, count);
       if (block_max > max_score[g]) { // rescale the sums so far (0 at first)
         const float rescale = std::exp(max_score[g] - block_max);
         total[g] *= rescale;
@@ -1194,11 +1225,12 @@ attend_blocks(int64_t first, int64_t last, float *__restrict scores,
           out[g * HeadDim + i] *= rescale;
         max_score[g] = block_max;
       }
-      for (int64_t n = 0; n < count; ++n) {
-        float &score = scores[g * block_room + n];
-        score = std::exp(score - max_score[g]); // now the weight
-        total[g] += score;
-      }
+      // The scores become the weights: in vector instructions (std::exp,
+      // one libm call per score, was a fifth of prefill's attention).
+      const float max = max_score[g];
+      for (int64_t n = 0; n < count; ++n)
+        weights[n] = exp_approx(clamp_exponent(weights[n] - max));
+      total[g] += lane_sum(weights, count);
     }
     block_values(block, count, static_cast<const float *>(scores), block_room,
                  out);
