@@ -1197,11 +1197,13 @@ inline float lane_sum(const float *x, int64_t count) {
 ///     += weights[g * stride + n] * V[block + n][i], n in order;
 /// (attend_heads' over a cache; the object backend's Halide kernels). The
 /// maximum, the exponentials and the sums stay here, so both round alike.
+/// With |lse|, lse[g] = log(sum_n e^score) of head g, for merging with the
+/// attention of other positions (merge_attention).
 template <int HeadDim, int Heads, typename Scores, typename Values>
 G4K_NO_CONTRACT inline void
 attend_blocks(int64_t first, int64_t last, float *__restrict scores,
               int64_t room, float *__restrict out, Scores block_scores,
-              Values block_values) {
+              Values block_values, float *__restrict lse = nullptr) {
   G4K_NO_CONTRACT_BODY
   const int64_t block_room = room / Heads; // scores of head g at g * this
   float max_score[Heads], total[Heads];
@@ -1239,6 +1241,8 @@ attend_blocks(int64_t first, int64_t last, float *__restrict scores,
     const float inverse = 1 / total[g];
     for (int i = 0; i < HeadDim; ++i)
       out[g * HeadDim + i] *= inverse;
+    if (lse)
+      lse[g] = max_score[g] + std::log(total[g]);
   }
 }
 
@@ -1246,12 +1250,11 @@ attend_blocks(int64_t first, int64_t last, float *__restrict scores,
 /// attend): attend_blocks over the cache and the fresh rows, each
 /// position's K and V rows read once for all of them. |room| >= Heads.
 template <int HeadDim, int KvHeads, int Slots, int Heads, typename Cache>
-G4K_NO_CONTRACT inline void
-attend_heads(const float *__restrict q, const Cache &cache, int kv,
-             const float *__restrict fresh_keys,
-             const float *__restrict fresh_values, int64_t fresh_start,
-             int64_t first, int64_t last, float *__restrict scores,
-             int64_t room, float *__restrict out) {
+G4K_NO_CONTRACT inline void attend_heads(
+    const float *__restrict q, const Cache &cache, int kv,
+    const float *__restrict fresh_keys, const float *__restrict fresh_values,
+    int64_t fresh_start, int64_t first, int64_t last, float *__restrict scores,
+    int64_t room, float *__restrict out, float *__restrict lse = nullptr) {
   G4K_NO_CONTRACT_BODY
   constexpr int kRow = KvHeads * HeadDim;
   // The K or V row of position p >= fresh_start.
@@ -1301,7 +1304,8 @@ attend_heads(const float *__restrict q, const Cache &cache, int kv,
                 return row_at(cache.v, fresh_values, block + n);
               },
               sums);
-        });
+        },
+        lse);
     return;
   }
   attend_blocks<HeadDim, Heads>(
@@ -1335,7 +1339,8 @@ attend_heads(const float *__restrict q, const Cache &cache, int kv,
               sum[i] += weight * v[i];
           }
         }
-      });
+      },
+      lse);
 }
 
 /// Attention of one query position over the positions [first, last]: a
@@ -1351,8 +1356,8 @@ attend_heads(const float *__restrict q, const Cache &cache, int kv,
 ///
 /// |heads| computes the attention of some query heads of one KV head:
 /// heads(std::integral_constant<int, Heads>, q, kv, fresh_start, first,
-/// last, scores, room, out), as attend_heads does (heads_of_cache; the
-/// object backend's Halide kernels).
+/// last, scores, room, out, lse), as attend_heads does (heads_of_cache; the
+/// object backend's Halide kernels); |lse| may be null.
 template <int HeadDim, int QHeads, int KvHeads, typename Heads>
 inline void attend_with(const float *__restrict q, int64_t fresh_start,
                         int64_t first, int64_t last, float *__restrict scores,
@@ -1363,12 +1368,13 @@ inline void attend_with(const float *__restrict q, int64_t fresh_start,
     const int h0 = kv * kGroup;
     if (room >= kGroup) {
       heads(std::integral_constant<int, kGroup>(), q + h0 * HeadDim, kv,
-            fresh_start, first, last, scores, room, out + h0 * HeadDim);
+            fresh_start, first, last, scores, room, out + h0 * HeadDim,
+            nullptr);
       continue;
     }
     for (int h = h0; h < h0 + kGroup; ++h)
       heads(std::integral_constant<int, 1>(), q + h * HeadDim, kv, fresh_start,
-            first, last, scores, room, out + h * HeadDim);
+            first, last, scores, room, out + h * HeadDim, nullptr);
   }
 }
 
@@ -1376,13 +1382,13 @@ inline void attend_with(const float *__restrict q, int64_t fresh_start,
 template <int HeadDim, int KvHeads, int Slots, typename Cache>
 inline auto heads_of_cache(const Cache &cache, const float *fresh_keys,
                            const float *fresh_values) {
-  return [&cache, fresh_keys, fresh_values](auto heads, const float *q, int kv,
-                                            int64_t fresh_start, int64_t first,
-                                            int64_t last, float *scores,
-                                            int64_t room, float *out) {
+  return [&cache, fresh_keys,
+          fresh_values](auto heads, const float *q, int kv, int64_t fresh_start,
+                        int64_t first, int64_t last, float *scores,
+                        int64_t room, float *out, float *lse) {
     attend_heads<HeadDim, KvHeads, Slots, decltype(heads)::value>(
         q, cache, kv, fresh_keys, fresh_values, fresh_start, first, last,
-        scores, room, out);
+        scores, room, out, lse);
   };
 }
 
@@ -1399,6 +1405,30 @@ inline void attend(const float *__restrict q, const Cache &cache,
                                         room, out, heads);
 }
 
+/// out = the attention over the positions of both parts, from |out| and
+/// |other|, each over its own positions, and their log-sum-exps (see
+/// attend_blocks): each weighted by e^(its lse - the larger one).
+template <int HeadDim, int Heads>
+G4K_NO_CONTRACT inline void merge_attention(float *__restrict out,
+                                            const float *__restrict lse,
+                                            const float *__restrict other,
+                                            const float *__restrict other_lse) {
+  G4K_NO_CONTRACT_BODY
+  for (int g = 0; g < Heads; ++g) {
+    const float max = lse[g] > other_lse[g] ? lse[g] : other_lse[g];
+    const float mine = std::exp(lse[g] - max),
+                theirs = std::exp(other_lse[g] - max);
+    const float inverse = 1 / (mine + theirs);
+    for (int i = 0; i < HeadDim; ++i) {
+      float &x = out[g * HeadDim + i];
+      x = (x * mine + other[g * HeadDim + i] * theirs) * inverse;
+    }
+  }
+}
+
+/// Positions of a decode step's attention below which they are not split.
+constexpr int64_t kAttentionPartGrain = 64;
+
 /// How attend_tokens splits its work across the pool: calls |heads| (see
 /// attend_with) for every token and group of query heads, each with its share
 /// of |scores| (Slots + T floats). |fresh|: whether the current tokens'
@@ -1408,22 +1438,38 @@ template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
 inline void split_attention(const float *q, bool fresh, int64_t start,
                             float *scores, float *out, Heads heads) {
   constexpr int kQ = QHeads * HeadDim;
-  // One token (decode): the halves of each KV head's query heads split
-  // across the pool, each with its share of |scores|.
-  constexpr int kGroup = QHeads / KvHeads, kHalf = kGroup / 2;
-  constexpr int kHalves = kHalf > 0 ? QHeads / kHalf : 1;
-  if constexpr (T == 1 && kGroup % 2 == 0 && (Slots + 1) / kHalves >= kHalf) {
-    constexpr int64_t kRoomPerHalf = (Slots + 1) / kHalves;
+  // One token (decode): each KV head's query heads together, over the first
+  // or the second half of the positions when the pool has threads to spare
+  // (each half's K/V rows read by one thread only, not by every thread for
+  // its heads); the halves' sums wait in |out| and on the stack, and are
+  // merged by their log-sum-exps.
+  constexpr int kGroup = QHeads / KvHeads;
+  constexpr int64_t kRoomPerTask = (Slots + 1) / (2 * KvHeads);
+  if constexpr (T == 1 && kRoomPerTask >= kGroup) {
     const int64_t first =
         Window > 0 && start >= Window ? start - Window + 1 : 0;
-    parallel_for(kHalves, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t half = begin; half < end; ++half) {
-        const int h0 = int(half) * kHalf;
-        heads(std::integral_constant<int, kHalf>(), q + h0 * HeadDim,
-              h0 / kGroup, fresh ? start : start + 1, first, start,
-              scores + half * kRoomPerHalf, kRoomPerHalf, out + h0 * HeadDim);
+    const int64_t positions = start - first + 1;
+    const int parts =
+        threads().threads() > KvHeads && positions >= 2 * kAttentionPartGrain
+            ? 2
+            : 1;
+    float second[kQ], lse[2][QHeads];
+    parallel_for(parts * KvHeads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int part = int(task / KvHeads), kv = int(task % KvHeads);
+        const int h0 = kv * kGroup;
+        const int64_t middle = first + positions / 2;
+        heads(std::integral_constant<int, kGroup>(), q + h0 * HeadDim, kv,
+              fresh ? start : start + 1,
+              part == 0 || parts == 1 ? first : middle,
+              parts == 2 && part == 0 ? middle - 1 : start,
+              scores + task * kRoomPerTask, kRoomPerTask,
+              (part == 0 ? out : second) + h0 * HeadDim,
+              parts == 2 ? lse[part] + h0 : nullptr);
       }
     });
+    if (parts == 2)
+      merge_attention<HeadDim, QHeads>(out, lse[0], second, lse[1]);
     return;
   }
   // Tokens split across the pool; tokens [begin, end) own the floats of

@@ -106,12 +106,12 @@ inline auto attention_heads(attention_scores_fn scores_kernel,
                             const float *fresh_values) {
   return [=](auto heads, const float *q, int kv, int64_t fresh_start,
              int64_t first, int64_t last, float *scores, int64_t room,
-             float *out) {
+             float *out, float *lse) {
     constexpr int kHeads = decltype(heads)::value;
     if constexpr (kHeads != Heads) {
       attend_heads<HeadDim, KvHeads, Slots, kHeads>(
           q, cache, kv, fresh_keys, fresh_values, fresh_start, first, last,
-          scores, room, out);
+          scores, room, out, lse);
     } else {
       constexpr int kRow = KvHeads * HeadDim,
                     kFresh = FreshRows ? FreshRows : 1;
@@ -142,7 +142,8 @@ inline auto attention_heads(attention_scores_fn scores_kernel,
                                 int(fresh_start), int(block), summed.get(),
                                 summed.get()),
                   "attention values");
-          });
+          },
+          lse);
     }
   };
 }

@@ -384,19 +384,6 @@ pleCombine(const KernelCall &call,
   return kernel;
 }
 
-/// How many query heads g4k::split_attention gives one call of its |heads|
-/// for attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, ...>: half a KV
-/// head's when decoding, else all of them (fewer only when the scratch has
-/// too little room, where the wrapper takes g4k's attend_heads).
-int64_t headsPerCall(int64_t tokens, int64_t queryHeads, int64_t kvHeads,
-                     int64_t slots) {
-  const int64_t group = queryHeads / kvHeads, half = group / 2;
-  const int64_t halves = half > 0 ? queryHeads / half : 1;
-  if (tokens == 1 && group % 2 == 0 && (slots + 1) / halves >= half)
-    return half;
-  return group;
-}
-
 /// attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(q, f32 cache,
 /// fresh K, fresh V, start, scores, out): g4k::split_attention and
 /// attend_blocks around g4c_attention_scores and g4c_attention_values.
@@ -431,7 +418,10 @@ attention(const KernelCall &call,
       slots + tokens > (int64_t(1) << 31) - 1)
     return std::nullopt;
   const int64_t freshRows = fresh ? tokens : 0;
-  const int64_t heads = headsPerCall(tokens, queryHeads, kvHeads, slots);
+  // g4k::split_attention gives each call of its |heads| all of a KV head's
+  // query heads (fewer only when the scratch has too little room, where the
+  // wrapper takes g4k's attend_heads).
+  const int64_t heads = queryHeads / kvHeads;
   HalideKernel kernel;
   for (llvm::StringRef pass : {"scores", "values"}) {
     HalideFunction &function = kernel.functions.emplace_back();

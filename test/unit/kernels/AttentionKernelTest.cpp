@@ -101,7 +101,7 @@ void checkAttention(g4k::halide::attention_scores_fn scoresKernel,
       g4k::halide::attention_heads<HeadDim, KvHeads, Slots, FreshRows, Heads>(
           scoresKernel, valuesKernel, cache, freshKeys, freshValues);
   heads(std::integral_constant<int, Heads>(), rows.q.data(), kv, freshStart,
-        first, last, scratch.data(), room, generated.data());
+        first, last, scratch.data(), room, generated.data(), nullptr);
   g4k::attend_heads<HeadDim, KvHeads, Slots, Heads>(
       rows.q.data(), cache, kv, freshKeys, freshValues, freshStart, first, last,
       scratch.data(), room, library.data());

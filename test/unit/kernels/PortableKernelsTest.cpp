@@ -375,8 +375,8 @@ TEST(PortableKernels, VectorAttentionAgainstDouble) {
     expectClose(actual, expected);
   }
   // One token (decode) at position 32 of a sliding window of 13: the cache
-  // holds every position (no fresh rows); the halves of the heads (4 each)
-  // go to the pool's threads, with room for 8 positions a block.
+  // holds every position (no fresh rows); too few positions to split, all
+  // 8 heads together, with room for 4 positions a block.
   keyRows.clear();
   valueRows.clear();
   for (int64_t p = first; p <= last; ++p) {
@@ -390,6 +390,55 @@ TEST(PortableKernels, VectorAttentionAgainstDouble) {
   g4k::attend_tokens<1, kHeadDim, kQHeads, kKvHeads, kSlots, 13>(
       q.data(), cache, nullptr, nullptr, last, scores.data(), actual.data());
   expectClose(actual, decodeExpected);
+}
+
+// Decode's split of the positions: attention over two ranges, each with
+// its log-sum-exp, merged, is the attention over both (double oracle); and
+// attend_tokens over 201 positions of a linear cache, which the pool's
+// threads (two or more) take in halves.
+TEST(PortableKernels, AttentionPartsMerge) {
+  constexpr int kHeadDim = 64, kQHeads = 8, kKvHeads = 1, kSlots = 256;
+  const int64_t last = 200, middle = 77;
+  const std::vector<float> q = randomValues(kQHeads * kHeadDim, 51, 0.5f);
+  const std::vector<float> keys = randomValues(kSlots * kHeadDim, 52, 0.5f);
+  const std::vector<float> values = randomValues(kSlots * kHeadDim, 53);
+  const g4k::f32_kv cache{keys.data(), values.data()};
+  std::vector<const float *> keyRows, valueRows;
+  for (int64_t p = 0; p <= last; ++p) {
+    keyRows.push_back(&keys[p * kHeadDim]);
+    valueRows.push_back(&values[p * kHeadDim]);
+  }
+  const std::vector<float> expected =
+      attentionInDouble(q, kQHeads, kHeadDim, keyRows, valueRows);
+  std::vector<float> scores(kSlots + 1), first(expected.size()),
+      second(expected.size());
+  float firstLse[kQHeads], secondLse[kQHeads];
+  g4k::attend_heads<kHeadDim, kKvHeads, kSlots, kQHeads>(
+      q.data(), cache, 0, nullptr, nullptr, last + 1, 0, middle - 1,
+      scores.data(), 64, first.data(), firstLse);
+  g4k::attend_heads<kHeadDim, kKvHeads, kSlots, kQHeads>(
+      q.data(), cache, 0, nullptr, nullptr, last + 1, middle, last,
+      scores.data(), 64, second.data(), secondLse);
+  for (int h = 0; h < kQHeads; ++h) { // log sum_p e^(q . k_p), in double
+    double total = 0;
+    for (int64_t p = 0; p < middle; ++p) {
+      double score = 0;
+      for (int i = 0; i < kHeadDim; ++i)
+        score += double(q[h * kHeadDim + i]) * keyRows[p][i];
+      total += std::exp(score);
+    }
+    EXPECT_NEAR(firstLse[h], std::log(total), 1e-5 * std::fabs(std::log(total)))
+        << "head " << h;
+  }
+  g4k::merge_attention<kHeadDim, kQHeads>(first.data(), firstLse, second.data(),
+                                          secondLse);
+  expectClose(first, expected);
+
+  g4k::threads().start();
+  std::vector<float> actual(expected.size());
+  g4k::attend_tokens<1, kHeadDim, kQHeads, kKvHeads, kSlots, 0>(
+      q.data(), cache, nullptr, nullptr, last, scores.data(), actual.data());
+  expectClose(actual, expected);
 }
 
 // int8 KV: kv_store_q8 keeps each head's row within half a step of its
