@@ -497,11 +497,15 @@ inline void row_load(const q4<Group> *w, size_t row, int first, float *out) {
 struct q8_rule {
   float scale, inverse;
 };
+/// The rule of a block whose largest magnitude is |absmax|.
+inline q8_rule q8_rule_for(float absmax) {
+  return {absmax / 127.0f, absmax > 0 ? 127.0f / absmax : 0.0f};
+}
 inline q8_rule q8_rule_of(const float *x, int n) {
   float absmax = 0;
   for (int i = 0; i < n; ++i)
     absmax = std::fabs(x[i]) > absmax ? std::fabs(x[i]) : absmax;
-  return {absmax / 127.0f, absmax > 0 ? 127.0f / absmax : 0.0f};
+  return q8_rule_for(absmax);
 }
 /// The level of |x| (round half to even).
 inline int8_t q8_level(float x, float inverse) {
@@ -1453,18 +1457,17 @@ inline void split_attention(const float *q, bool fresh, int64_t start,
         threads().threads() > KvHeads && positions >= 2 * kAttentionPartGrain
             ? 2
             : 1;
+    // Part 0: [first, middle), part 1: [middle, start].
+    const int64_t middle = parts == 2 ? first + positions / 2 : start + 1;
     float second[kQ], lse[2][QHeads];
     parallel_for(parts * KvHeads, 1, [&](int64_t begin, int64_t end) {
       for (int64_t task = begin; task < end; ++task) {
         const int part = int(task / KvHeads), kv = int(task % KvHeads);
         const int h0 = kv * kGroup;
-        const int64_t middle = first + positions / 2;
         heads(std::integral_constant<int, kGroup>(), q + h0 * HeadDim, kv,
-              fresh ? start : start + 1,
-              part == 0 || parts == 1 ? first : middle,
-              parts == 2 && part == 0 ? middle - 1 : start,
-              scores + task * kRoomPerTask, kRoomPerTask,
-              (part == 0 ? out : second) + h0 * HeadDim,
+              fresh ? start : start + 1, part == 0 ? first : middle,
+              part == 0 ? middle - 1 : start, scores + task * kRoomPerTask,
+              kRoomPerTask, (part == 0 ? out : second) + h0 * HeadDim,
               parts == 2 ? lse[part] + h0 : nullptr);
       }
     });

@@ -77,8 +77,7 @@ inline int quantize_block(const float *block, int8_t *levels, q8_rule &rule) {
     __m512 absmax = _mm512_setzero_ps();
     for (int i = 0; i < Block; i += 16)
       absmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(block + i)), absmax);
-    const float max = _mm512_reduce_max_ps(absmax);
-    rule = {max / 127.0f, max > 0 ? 127.0f / max : 0.0f};
+    rule = q8_rule_for(_mm512_reduce_max_ps(absmax));
     const __m512 inverse = _mm512_set1_ps(rule.inverse);
     __m512i sums = _mm512_setzero_si512();
     for (int i = 0; i < Block; i += 16) {
