@@ -60,38 +60,6 @@ template <int T, int In, int Block, int Bias> struct lane_activations {
   alignas(64) int32_t offset[In / Block][kVectors][16];
 };
 
-/// levels[i] = q8_level(block[i]) by q8_rule_of(block): |rule|, and the sum
-/// of the levels. Blocks of whole vectors in vector instructions: the same
-/// maximum (of finite values), product and rounding (half to even).
-template <int Block>
-inline int quantize_block(const float *block, int8_t *levels, q8_rule &rule) {
-  if constexpr (Block % 16 != 0) {
-    rule = q8_rule_of(block, Block);
-    int sum = 0;
-    for (int i = 0; i < Block; ++i) {
-      levels[i] = q8_level(block[i], rule.inverse);
-      sum += levels[i];
-    }
-    return sum;
-  } else {
-    __m512 absmax = _mm512_setzero_ps();
-    for (int i = 0; i < Block; i += 16)
-      absmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(block + i)), absmax);
-    rule = q8_rule_for(_mm512_reduce_max_ps(absmax));
-    const __m512 inverse = _mm512_set1_ps(rule.inverse);
-    __m512i sums = _mm512_setzero_si512();
-    for (int i = 0; i < Block; i += 16) {
-      const __m512i q = _mm512_cvt_roundps_epi32(
-          _mm512_mul_ps(_mm512_loadu_ps(block + i), inverse),
-          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      sums = _mm512_add_epi32(sums, q);
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(levels + i),
-                       _mm512_cvtepi32_epi8(q));
-    }
-    return _mm512_reduce_add_epi32(sums);
-  }
-}
-
 /// Tokens [first, last); the part that ends at T zeroes the padding.
 template <int T, int In, int Block, int Bias>
 inline void quantize_activations(const float *x,

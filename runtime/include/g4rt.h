@@ -111,11 +111,12 @@ g4_status g4_weights_wrap(const void *data, size_t size, const char *label,
 g4_status g4_weights_release(g4_weights *weights);
 
 /** A named byte range of a .g4w file (generated headers list the tables
- *  read by row gathers this way). */
+ *  read by row gathers this way, with their row size). */
 typedef struct g4_weight_range {
   const char *name;
   uint64_t offset;
   uint64_t size;
+  uint64_t row_bytes; /**< rows of this many bytes from |offset|; 0: none */
 } g4_weight_range;
 
 /** Tells the kernel that the |size| bytes at |offset| of mapped |weights|
@@ -124,6 +125,16 @@ typedef struct g4_weight_range {
  *  process. No effect on caller memory. */
 g4_status g4_weights_advise_gathered(const g4_weights *weights, uint64_t offset,
                                      uint64_t size);
+
+/** Starts reading, in the background, rows |indices[0..count)| of |table|
+ *  (rows of table->row_bytes bytes) in mapped |weights| (madvise
+ *  MADV_WILLNEED): a prompt's rows of a table out of the page cache then
+ *  load in parallel while the first tokens run, not a page fault at a
+ *  time. A hint: indices outside the table are skipped, and it has no
+ *  effect on caller memory or a table without rows. */
+g4_status g4_weights_will_gather(const g4_weights *weights,
+                                 const g4_weight_range *table,
+                                 const int32_t *indices, int64_t count);
 
 /** Replaces the file mapping of mapped |weights| (from |path|) outside the
  *  |keep_count| ranges |keep| (the gathered tables) with a private copy in

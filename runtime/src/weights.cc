@@ -134,6 +134,31 @@ extern "C" g4_status g4_weights_advise_gathered(const g4_weights *weights,
   return G4_OK;
 }
 
+extern "C" g4_status g4_weights_will_gather(const g4_weights *weights,
+                                            const g4_weight_range *table,
+                                            const int32_t *indices,
+                                            int64_t count) {
+  if (!weights || !weights->data || !table || (!indices && count > 0) ||
+      table->offset > weights->size ||
+      table->size > weights->size - table->offset)
+    return G4_INVALID_ARGUMENT;
+  if (!weights->mapped || table->row_bytes == 0)
+    return G4_OK;
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  const uint64_t rows = table->size / table->row_bytes;
+  for (int64_t i = 0; i < count; ++i) {
+    if (indices[i] < 0 || uint64_t(indices[i]) >= rows)
+      continue;
+    const uint64_t first =
+        table->offset + uint64_t(indices[i]) * table->row_bytes;
+    const uint64_t begin = first / page * page;
+    // Best effort: a failure only loses the read-ahead.
+    madvise(const_cast<uint8_t *>(weights->data) + begin,
+            first + table->row_bytes - begin, MADV_WILLNEED);
+  }
+  return G4_OK;
+}
+
 extern "C" g4_status g4_weights_copy_streamed(g4_weights *weights,
                                               const char *path,
                                               const g4_weight_range *keep,

@@ -93,16 +93,21 @@ private:
   std::string currentLayer;
 };
 
-/// The page-aligned tables as g4_weight_range initialisers.
+/// The page-aligned tables as g4_weight_range initialisers, with the bytes
+/// of each row (a token's row of the PLE table).
 std::string gatheredTables(const PackedWeights &weights) {
   std::string list;
   for (const PackedTensor &tensor : weights.tensors)
-    if (tensor.pageAligned)
-      list += llvm::formatv("{0}{{\"{1}\", {2}ull, {3}ull}",
+    if (tensor.pageAligned) {
+      const uint64_t rows = tensor.shape.empty() ? 0 : tensor.shape.front();
+      const uint64_t rowBytes =
+          rows && tensor.size % rows == 0 ? tensor.size / rows : 0;
+      list += llvm::formatv("{0}{{\"{1}\", {2}ull, {3}ull, {4}ull}",
                             list.empty() ? "" : ", ", tensor.name,
-                            tensor.offset, tensor.size)
+                            tensor.offset, tensor.size, rowBytes)
                   .str();
-  return list.empty() ? "{\"\", 0ull, 0ull}" : list;
+    }
+  return list.empty() ? "{\"\", 0ull, 0ull, 0ull}" : list;
 }
 
 LogicalResult FunctionEmitter::emitView(memref::ViewOp view) {
@@ -325,6 +330,11 @@ g4_status run_tokens(@NAME@_session *session, const int32_t *tokens,
     return g4_fail(out_error, G4_INVALID_ARGUMENT,
                 "%lld tokens at position %lld run past the context of %d",
                 (long long)count, (long long)session->position, @UPPER@_CONTEXT);
+  // A prompt's rows of the gathered tables start loading now, all at once
+  // (one token's rows are read at once anyway).
+  const g4_weight_range tables[] = @UPPER@_GATHERED_TABLES;
+  for (int i = 0; count > 1 && i < @UPPER@_GATHERED_TABLE_COUNT; ++i)
+    g4_weights_will_gather(&session->weights, &tables[i], tokens, count);
   const uint8_t *weights = session->weights.data;
   int64_t done = 0;
   // Whole chunks through `prefill`, the rest one token at a time.
@@ -466,8 +476,8 @@ FailureOr<CppEmitResult> emitCpp(ModuleOp module, const PackedWeights &weights,
 #define {1}_WEIGHTS_BYTES {6}ull
 #define {1}_WEIGHTS_FINGERPRINT {7}ull
 /* The tables read only one row per token, straight from the mapped weights
- * (g4_weight_range initialisers: name, offset, size; the first COUNT are
- * real, a model without one lists an empty entry). */
+ * (g4_weight_range initialisers: name, offset, size, row bytes; the first
+ * COUNT are real, a model without one lists an empty entry). */
 #define {1}_GATHERED_TABLES {{{9}}
 #define {1}_GATHERED_TABLE_COUNT {10}
 

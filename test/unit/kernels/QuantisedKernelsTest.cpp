@@ -157,10 +157,10 @@ TEST(QuantisedKernels, ReadTheLayoutTheQuantiserWrites) {
 // token counts around their tile of 4.
 TEST(QuantisedKernels, WholeChunksAndTokenTiles) {
   SKIP_WITHOUT_THE_INSTRUCTIONS();
-  checkKernels<g4k::q8, 1, 7, 192>(Format::Int8, 0);
+  checkKernels<g4k::q8, 1, 7, 192>(Format::Int8, 0); // decode: 4 rows + 3
   checkKernels<g4k::q8, 6, 7, 192>(Format::Int8, 0);
   checkKernels<g4k::q4<32>, 1, 5, 256>(Format::Int4, 32);
-  checkKernels<g4k::q4<64>, 1, 9, 256>(Format::Int4, 64); // decode: 4 rows
+  checkKernels<g4k::q4<64>, 1, 9, 256>(Format::Int4, 64); // decode: 8 rows + 1
   checkKernels<g4k::q4<128>, 1, 11, 384>(Format::Int4, 128);
   checkKernels<g4k::q4<32>, 9, 5, 384>(Format::Int4, 32);
   checkKernels<g4k::q4<64>, 4, 6, 256>(Format::Int4, 64);
