@@ -1,6 +1,6 @@
 //===- bench.h - what the kernel benchmarks share -------------------------===//
 //
-// Part of g4c. For bench/linear.cc and bench/decode.cc: elapsed time, and
+// Part of g4c. For the kernel benchmarks: elapsed time, random floats, and
 // matrices in g4k.h's packed formats with random bytes and well-formed
 // scales.
 //
@@ -43,6 +43,15 @@ template <typename Body> double best(Body body) {
   for (int i = 0; i < 5; ++i)
     rate = std::max(rate, callsPerSecond(body));
   return rate;
+}
+
+/// |count| floats uniform in [-1, 1) from |rng|.
+inline std::vector<float> randomFloats(size_t count, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> data(count);
+  for (float &value : data)
+    value = uniform(rng);
+  return data;
 }
 
 /// Weights of |rows| x In in format W: random bytes with every scale a

@@ -13,9 +13,9 @@
 #   and where one decode step's time goes, per kernel (a second build with
 #   kernel timing, -DG4C_PROFILE=ON, the same prompt and decode steps as
 #   the timed runs, so that attention sees the same context); and
-#   prefill's matrix products against the multiply-add peak (bench/linear.sh)
-#   and decode's matrix-vector products against the bandwidth
-#   (bench/decode.sh).
+#   prefill's matrix products against the multiply-add peak (bench/linear.sh),
+#   decode's matrix-vector products against the bandwidth (bench/decode.sh)
+#   and attention alone (bench/attention.sh).
 # Writes bench/results.json, bench/results.md and bench/decode.png.
 # usage: bench/e2b.sh [BUILD_DIR] [WORK_DIR]
 #   env: RUNS (5), FORMATS ("bf16 int8 int4 int4-g64"; int4-gN is int4 with
@@ -137,6 +137,8 @@ else
 fi
 # Decode's matrix-vector products against the read bandwidth (same run).
 [ "$summary_only" = 1 ] || "$root/bench/decode.sh" "$work" >"$work/decode.txt"
+# Attention alone at the model's shapes (same run).
+[ "$summary_only" = 1 ] || "$root/bench/attention.sh" "$work" >"$work/attention.txt"
 
 text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
   awk 'END { print $1 }')
@@ -171,6 +173,10 @@ text_bytes=$(size -t "$(find "$work"/e2b-*/build -name 'libg4rt.a' | head -1)" |
   echo "## Decode's matrix-vector products against the read bandwidth (bench/decode.sh)"
   echo
   cat "$work/decode.txt" 2>/dev/null || echo "(not measured: run without SUMMARY_ONLY)"
+  echo
+  echo "## Attention at E2B shapes on both cores (bench/attention.sh)"
+  echo
+  cat "$work/attention.txt" 2>/dev/null || echo "(not measured: run without SUMMARY_ONLY)"
   echo
   echo "## Where a decode step goes ($steps steps after the $prompt-token prompt, kernel timing build)"
   echo

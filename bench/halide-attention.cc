@@ -38,13 +38,7 @@ template <int T, int HeadDim, int Slots, int Window, int Heads>
 void compare(const char *name, g4k::halide::attention_scores_fn scores,
              g4k::halide::attention_values_fn values, int64_t start) {
   std::mt19937 rng(3);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  auto random = [&](size_t count) {
-    std::vector<float> data(count);
-    for (float &value : data)
-      value = uniform(rng);
-    return data;
-  };
+  auto random = [&](size_t count) { return randomFloats(count, rng); };
   const std::vector<float> q = random(size_t(T) * kQueryHeads * HeadDim),
                            k = random(size_t(Slots) * kKvHeads * HeadDim),
                            v = random(size_t(Slots) * kKvHeads * HeadDim),
@@ -71,6 +65,7 @@ void compare(const char *name, g4k::halide::attention_scores_fn scores,
 } // namespace
 
 int main() {
+  g4k::threads().start(); // both cores, as a model's session has them
   compare<1, 256, 512, 512, 4>("decode sliding", decode_sliding_scores,
                                decode_sliding_values, 1000);
   compare<1, 512, 4096, 0, 4>("decode global", decode_global_scores,

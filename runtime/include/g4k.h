@@ -1146,6 +1146,61 @@ template <int Floats> inline void prefetch_floats(const float *row) {
 /// How far ahead of its scores attend_heads asks for K rows.
 constexpr int kKeyPrefetchBytes = 8192;
 
+/// The K and V rows of KV head |kv| that a query reads: position p <
+/// fresh_start in slot p % Slots of an f32 cache, p >= fresh_start in row
+/// p - fresh_start of the fresh rows; and the vector loops over them.
+template <int HeadDim, int KvHeads, int Slots> struct cache_rows {
+  static constexpr int kRow = KvHeads * HeadDim;
+  const f32_kv &cache;
+  int kv;
+  const float *fresh_keys, *fresh_values;
+  int64_t fresh_start;
+
+  const float *row(const float *cached, const float *fresh, int64_t p) const {
+    return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
+                           : fresh + (p - fresh_start) * kRow + kv * HeadDim;
+  }
+
+  /// scores[g * stride + n] = q_g . K[block + n] for n < count, Heads query
+  /// heads; K rows up to |last| asked for ahead, and the block's V rows.
+  template <int Heads>
+  G4K_NO_CONTRACT void key_scores(const float *q, int64_t block, int64_t count,
+                                  int64_t last, float *scores,
+                                  int64_t stride) const {
+    constexpr int kPositions = kLanes / Heads; // one vector of scores
+    constexpr int64_t kAhead = kKeyPrefetchBytes / (HeadDim * 4) > 0
+                                   ? kKeyPrefetchBytes / (HeadDim * 4)
+                                   : 1;
+    int64_t n = 0;
+    for (; n + kPositions <= count; n += kPositions) {
+      const float *keys[kPositions];
+      for (int j = 0; j < kPositions; ++j) {
+        const int64_t p = block + n + j, ahead = p + kAhead;
+        keys[j] = row(cache.k, fresh_keys, p);
+        // The K row kAhead positions on, and this V row, which value_rows
+        // reads once the block's scores are done.
+        prefetch_floats<HeadDim>(
+            row(cache.k, fresh_keys, ahead <= last ? ahead : last));
+        prefetch_floats<HeadDim>(row(cache.v, fresh_values, p));
+      }
+      g4k::key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, stride);
+    }
+    for (; n < count; ++n) {
+      const float *key[1] = {row(cache.k, fresh_keys, block + n)};
+      g4k::key_scores<HeadDim, Heads, 1>(q, key, scores + n, stride);
+    }
+  }
+
+  /// out[g] += weights[g * stride + n] * V[block + n] for n < count.
+  template <int Heads>
+  void value_rows(const float *weights, int64_t stride, int64_t block,
+                  int64_t count, float *out) const {
+    g4k::value_rows<HeadDim, Heads>(
+        weights, stride, count,
+        [&](int64_t n) { return row(cache.v, fresh_values, block + n); }, out);
+  }
+};
+
 /// Whether attend_heads takes the vector loops for this shape and cache.
 template <int HeadDim, int Heads, typename Cache>
 constexpr bool
@@ -1191,6 +1246,66 @@ inline float lane_sum(const float *x, int64_t count) {
   return sum;
 }
 
+/// The running softmax of Heads query heads while blocks of positions go
+/// by: the largest score so far and the sum of the weights, per head (the
+/// weighted sums of value rows are the caller's |out|).
+template <int Heads> struct softmax_sums {
+  float max_score[Heads], total[Heads];
+};
+
+/// Starts |sums| and the weighted sums |out| ([Heads][HeadDim]) at nothing.
+template <int HeadDim, int Heads>
+inline void start_softmax(softmax_sums<Heads> &sums, float *__restrict out) {
+  for (int g = 0; g < Heads; ++g) {
+    sums.max_score[g] = -INFINITY;
+    sums.total[g] = 0;
+    for (int i = 0; i < HeadDim; ++i)
+      out[g * HeadDim + i] = 0;
+  }
+}
+
+/// Turns a block's scores (scores[g * stride + n], n < count) into its
+/// weights: a larger maximum first rescales the sums so far (0 at first).
+template <int HeadDim, int Heads>
+G4K_NO_CONTRACT inline void
+block_weights(softmax_sums<Heads> &sums, float *__restrict scores,
+              int64_t stride, int64_t count, float *__restrict out) {
+  G4K_NO_CONTRACT_BODY
+  for (int g = 0; g < Heads; ++g) {
+    float *weights = scores + g * stride;
+    const float block_max = lane_max(weights, count);
+    if (block_max > sums.max_score[g]) {
+      const float rescale = std::exp(sums.max_score[g] - block_max);
+      sums.total[g] *= rescale;
+      for (int i = 0; i < HeadDim; ++i)
+        out[g * HeadDim + i] *= rescale;
+      sums.max_score[g] = block_max;
+    }
+    // The scores become the weights: in vector instructions (std::exp,
+    // one libm call per score, was a fifth of prefill's attention).
+    const float max = sums.max_score[g];
+    for (int64_t n = 0; n < count; ++n)
+      weights[n] = exp_approx(clamp_exponent(weights[n] - max));
+    sums.total[g] += lane_sum(weights, count);
+  }
+}
+
+/// Divides the weighted sums by the weights' total; with |lse|, lse[g] =
+/// log(sum_n e^score) of head g (see attend_blocks).
+template <int HeadDim, int Heads>
+G4K_NO_CONTRACT inline void finish_softmax(const softmax_sums<Heads> &sums,
+                                           float *__restrict out,
+                                           float *__restrict lse) {
+  G4K_NO_CONTRACT_BODY
+  for (int g = 0; g < Heads; ++g) {
+    const float inverse = 1 / sums.total[g];
+    for (int i = 0; i < HeadDim; ++i)
+      out[g * HeadDim + i] *= inverse;
+    if (lse)
+      lse[g] = sums.max_score[g] + std::log(sums.total[g]);
+  }
+}
+
 /// The softmax-weighted sum of value rows for Heads query heads over the
 /// positions [first, last], a block of positions at a time (as many as
 /// |scores| has |room| for, room / Heads per head), with a running maximum:
@@ -1208,46 +1323,18 @@ G4K_NO_CONTRACT inline void
 attend_blocks(int64_t first, int64_t last, float *__restrict scores,
               int64_t room, float *__restrict out, Scores block_scores,
               Values block_values, float *__restrict lse = nullptr) {
-  G4K_NO_CONTRACT_BODY
   const int64_t block_room = room / Heads; // scores of head g at g * this
-  float max_score[Heads], total[Heads];
-  for (int g = 0; g < Heads; ++g) {
-    max_score[g] = -INFINITY;
-    total[g] = 0;
-    for (int i = 0; i < HeadDim; ++i)
-      out[g * HeadDim + i] = 0;
-  }
+  softmax_sums<Heads> sums;
+  start_softmax<HeadDim>(sums, out);
   for (int64_t block = first; block <= last; block += block_room) {
     const int64_t count =
         last - block + 1 < block_room ? last - block + 1 : block_room;
     block_scores(block, count, scores, block_room);
-    for (int g = 0; g < Heads; ++g) {
-      float *weights = scores + g * block_room;
-      const float block_max = lane_max(weights, count);
-      if (block_max > max_score[g]) { // rescale the sums so far (0 at first)
-        const float rescale = std::exp(max_score[g] - block_max);
-        total[g] *= rescale;
-        for (int i = 0; i < HeadDim; ++i)
-          out[g * HeadDim + i] *= rescale;
-        max_score[g] = block_max;
-      }
-      // The scores become the weights: in vector instructions (std::exp,
-      // one libm call per score, was a fifth of prefill's attention).
-      const float max = max_score[g];
-      for (int64_t n = 0; n < count; ++n)
-        weights[n] = exp_approx(clamp_exponent(weights[n] - max));
-      total[g] += lane_sum(weights, count);
-    }
+    block_weights<HeadDim>(sums, scores, block_room, count, out);
     block_values(block, count, static_cast<const float *>(scores), block_room,
                  out);
   }
-  for (int g = 0; g < Heads; ++g) {
-    const float inverse = 1 / total[g];
-    for (int i = 0; i < HeadDim; ++i)
-      out[g * HeadDim + i] *= inverse;
-    if (lse)
-      lse[g] = max_score[g] + std::log(total[g]);
-  }
+  finish_softmax<HeadDim>(sums, out, lse);
 }
 
 /// Attention of query heads [h0, h0 + Heads) that read KV head |kv| (see
@@ -1265,49 +1352,19 @@ G4K_NO_CONTRACT inline void attend_heads(
   auto fresh_row = [&](const float *fresh, int64_t p) {
     return fresh + (p - fresh_start) * kRow + kv * HeadDim;
   };
-  // The K or V row of position p: fresh, or in the cache (f32 caches).
-  [[maybe_unused]] auto row_at = [&](const float *cached, const float *fresh,
-                                     int64_t p) {
-    return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
-                           : fresh_row(fresh, p);
-  };
   if constexpr (kVectorAttention<HeadDim, Heads, Cache>) {
+    const cache_rows<HeadDim, KvHeads, Slots> kv_rows{
+        cache, kv, fresh_keys, fresh_values, fresh_start};
     attend_blocks<HeadDim, Heads>(
         first, last, scores, room, out,
-        [&](int64_t block, int64_t count, float *block_scores,
-            int64_t stride) G4K_NO_CONTRACT {
-          constexpr int kPositions = kLanes / Heads; // one vector of scores
-          constexpr int64_t kAhead = kKeyPrefetchBytes / (HeadDim * 4) > 0
-                                         ? kKeyPrefetchBytes / (HeadDim * 4)
-                                         : 1;
-          int64_t n = 0;
-          for (; n + kPositions <= count; n += kPositions) {
-            const float *keys[kPositions];
-            for (int j = 0; j < kPositions; ++j) {
-              const int64_t p = block + n + j, ahead = p + kAhead;
-              keys[j] = row_at(cache.k, fresh_keys, p);
-              // The K row kAhead positions on, and this V row, which
-              // value_rows reads once the block's scores are done.
-              prefetch_floats<HeadDim>(
-                  row_at(cache.k, fresh_keys, ahead <= last ? ahead : last));
-              prefetch_floats<HeadDim>(row_at(cache.v, fresh_values, p));
-            }
-            key_scores<HeadDim, Heads, kPositions>(q, keys, block_scores + n,
-                                                   stride);
-          }
-          for (; n < count; ++n) {
-            const float *key[1] = {row_at(cache.k, fresh_keys, block + n)};
-            key_scores<HeadDim, Heads, 1>(q, key, block_scores + n, stride);
-          }
+        [&](int64_t block, int64_t count, float *block_scores, int64_t stride) {
+          kv_rows.template key_scores<Heads>(q, block, count, last,
+                                             block_scores, stride);
         },
         [&](int64_t block, int64_t count, const float *weights, int64_t stride,
-            float *sums) G4K_NO_CONTRACT {
-          value_rows<HeadDim, Heads>(
-              weights, stride, count,
-              [&](int64_t n) {
-                return row_at(cache.v, fresh_values, block + n);
-              },
-              sums);
+            float *sums) {
+          kv_rows.template value_rows<Heads>(weights, stride, block, count,
+                                             sums);
         },
         lse);
     return;
@@ -1491,6 +1548,76 @@ inline void split_attention(const float *q, bool fresh, int64_t start,
   });
 }
 
+#if defined(__GNUC__)
+/// Tokens that attend_tiles takes together, and the positions of its blocks.
+constexpr int kAttentionTileTokens = 4, kAttentionTileBlock = 64;
+
+/// attend_tokens for several tokens (prefill) on the vector loops: a tile
+/// of kAttentionTileTokens tokens goes over its positions a block at a time,
+/// and each token takes the block before the next one (its own running
+/// softmax, as in attend_blocks), so that the block's K and V rows are
+/// read from memory once for all of them (one token at a time, each one
+/// went over the whole window and found nothing of it left in L2). The
+/// blocks are those of the positions' own grid (multiples of
+/// kAttentionTileBlock): a token's sums do not depend on its tile or on the
+/// pool. Tiles go to the pool's threads in the order first, last, second,
+/// ... so that each gets a like share of the causal work.
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window>
+inline void attend_tiles(const float *q, const f32_kv &cache,
+                         const float *fresh_keys, const float *fresh_values,
+                         int64_t start, float *out) {
+  constexpr int kQ = QHeads * HeadDim, kGroup = QHeads / KvHeads;
+  constexpr int kTokens = kAttentionTileTokens, kBlock = kAttentionTileBlock;
+  constexpr int64_t kTiles = (T + kTokens - 1) / kTokens;
+  // Positions from fresh_start on are the fresh rows; without any, the
+  // cache holds every position a token reads.
+  const int64_t fresh_start = fresh_keys ? start : INT64_MAX;
+  auto tile = [&](int t0, int tokens) {
+    int64_t first[kTokens] = {}, last[kTokens] = {};
+    for (int j = 0; j < tokens; ++j) {
+      last[j] = start + t0 + j;
+      first[j] = Window > 0 && last[j] >= Window ? last[j] - Window + 1 : 0;
+    }
+    for (int kv = 0; kv < KvHeads; ++kv) {
+      const cache_rows<HeadDim, KvHeads, Slots> rows{cache, kv, fresh_keys,
+                                                     fresh_values, fresh_start};
+      const int h0 = kv * kGroup;
+      softmax_sums<kGroup> sums[kTokens];
+      for (int j = 0; j < tokens; ++j)
+        start_softmax<HeadDim>(sums[j], out + (t0 + j) * kQ + h0 * HeadDim);
+      for (int64_t block = first[0] / kBlock * kBlock;
+           block <= last[tokens - 1]; block += kBlock) {
+        for (int j = 0; j < tokens; ++j) {
+          const int64_t begin = block > first[j] ? block : first[j];
+          const int64_t end =
+              block + kBlock - 1 < last[j] ? block + kBlock - 1 : last[j];
+          if (begin > end)
+            continue;
+          const float *query = q + (t0 + j) * kQ + h0 * HeadDim;
+          float *sum = out + (t0 + j) * kQ + h0 * HeadDim;
+          float scores[kGroup * kBlock];
+          rows.template key_scores<kGroup>(query, begin, end - begin + 1,
+                                           last[j], scores, kBlock);
+          block_weights<HeadDim>(sums[j], scores, kBlock, end - begin + 1, sum);
+          rows.template value_rows<kGroup>(scores, kBlock, begin,
+                                           end - begin + 1, sum);
+        }
+      }
+      for (int j = 0; j < tokens; ++j)
+        finish_softmax<HeadDim>(sums[j], out + (t0 + j) * kQ + h0 * HeadDim,
+                                nullptr);
+    }
+  };
+  parallel_for(kTiles, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t index = i % 2 == 0 ? i / 2 : kTiles - 1 - i / 2;
+      const int t0 = int(index) * kTokens;
+      tile(t0, T - t0 < kTokens ? T - t0 : kTokens);
+    }
+  });
+}
+#endif
+
 //===----------------------------------------------------------------------===//
 // Kernels the generated code calls: one per g4k op, all shapes constant.
 //===----------------------------------------------------------------------===//
@@ -1506,6 +1633,13 @@ inline void attend_tokens(const float *q, const Cache &cache,
                           const float *fresh_keys, const float *fresh_values,
                           int64_t start, float *scores, float *out) {
   G4K_PROFILE_KERNEL("attend_tokens");
+#if defined(__GNUC__)
+  if constexpr (T > 1 && kVectorAttention<HeadDim, QHeads / KvHeads, Cache>) {
+    attend_tiles<T, HeadDim, QHeads, KvHeads, Slots, Window>(
+        q, cache, fresh_keys, fresh_values, start, out);
+    return;
+  }
+#endif
   split_attention<T, HeadDim, QHeads, KvHeads, Slots, Window>(
       q, fresh_keys != nullptr, start, scores, out,
       heads_of_cache<HeadDim, KvHeads, Slots>(cache, fresh_keys, fresh_values));

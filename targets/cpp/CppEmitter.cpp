@@ -281,6 +281,9 @@ extern "C" g4_status @NAME@_open_linked(void *arena, size_t arena_bytes,
 void emitApi(llvm::raw_ostream &os, llvm::StringRef name) {
   os << instantiateTemplate(kCheckArena, name);
   os << instantiateTemplate(R"cpp(
+/// The tables read a row per token (see @UPPER@_GATHERED_TABLES).
+const g4_weight_range kGatheredTables[] = @UPPER@_GATHERED_TABLES;
+
 } // namespace
 
 extern "C" g4_status @NAME@_open(const char *weights_path, void *arena,
@@ -296,18 +299,19 @@ extern "C" g4_status @NAME@_open(const char *weights_path, void *arena,
   // The weights every step streams are copied into memory, the tables read
   // a row per token stay mapped (G4_MAP_WEIGHTS=1 maps everything: less
   // memory, slower where the kernel drops clean file pages eagerly).
-  const g4_weight_range tables[] = @UPPER@_GATHERED_TABLES;
   if (status == G4_OK && !std::getenv("G4_MAP_WEIGHTS")) {
     status = g4_weights_copy_streamed(&out_session->weights, weights_path,
-                                      tables, @UPPER@_GATHERED_TABLE_COUNT,
+                                      kGatheredTables,
+                                      @UPPER@_GATHERED_TABLE_COUNT,
                                       out_error);
     if (status != G4_OK)
       g4_weights_release(&out_session->weights);
   }
   // Tables read a row per token: no read-ahead around those rows.
   for (int i = 0; status == G4_OK && i < @UPPER@_GATHERED_TABLE_COUNT; ++i)
-    g4_weights_advise_gathered(&out_session->weights, tables[i].offset,
-                               tables[i].size);
+    g4_weights_advise_gathered(&out_session->weights,
+                               kGatheredTables[i].offset,
+                               kGatheredTables[i].size);
   return start_session(status, arena, out_session);
 }
 
@@ -332,9 +336,9 @@ g4_status run_tokens(@NAME@_session *session, const int32_t *tokens,
                 (long long)count, (long long)session->position, @UPPER@_CONTEXT);
   // A prompt's rows of the gathered tables start loading now, all at once
   // (one token's rows are read at once anyway).
-  const g4_weight_range tables[] = @UPPER@_GATHERED_TABLES;
   for (int i = 0; count > 1 && i < @UPPER@_GATHERED_TABLE_COUNT; ++i)
-    g4_weights_will_gather(&session->weights, &tables[i], tokens, count);
+    g4_weights_will_gather(&session->weights, &kGatheredTables[i], tokens,
+                           count);
   const uint8_t *weights = session->weights.data;
   int64_t done = 0;
   // Whole chunks through `prefill`, the rest one token at a time.

@@ -441,6 +441,63 @@ TEST(PortableKernels, AttentionPartsMerge) {
   expectClose(actual, expected);
 }
 
+/// Each token's attention from attend_tokens<T> (prefill: the token tiles
+/// of the vector loops) against the double oracle over the rows it reads:
+/// positions [max(0, p - Window + 1), p] for token t at p = start + t, from
+/// the fresh rows from |start| on (with them), else from the cache's slot
+/// p % Slots; query head h reads KV head h / (QHeads / KvHeads).
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window>
+void checkTokenAttention(int64_t start, bool fresh) {
+  SCOPED_TRACE(::testing::Message() << T << " tokens from " << start
+                                    << (fresh ? ", fresh rows" : ""));
+  constexpr int kRow = KvHeads * HeadDim, kGroup = QHeads / KvHeads;
+  const std::vector<float> q = randomValues(T * QHeads * HeadDim, 61, 0.5f);
+  const std::vector<float> keys = randomValues(Slots * kRow, 62, 0.5f);
+  const std::vector<float> values = randomValues(Slots * kRow, 63);
+  const std::vector<float> freshKeys = randomValues(T * kRow, 64, 0.5f);
+  const std::vector<float> freshValues = randomValues(T * kRow, 65);
+  const g4k::f32_kv cache{keys.data(), values.data()};
+  std::vector<float> scores(Slots + T), actual(q.size());
+  g4k::threads().start();
+  g4k::attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(
+      q.data(), cache, fresh ? freshKeys.data() : nullptr,
+      fresh ? freshValues.data() : nullptr, start, scores.data(),
+      actual.data());
+  for (int t = 0; t < T; ++t) {
+    const int64_t p = start + t;
+    const int64_t first = Window > 0 && p >= Window ? p - Window + 1 : 0;
+    for (int kv = 0; kv < KvHeads; ++kv) {
+      SCOPED_TRACE(::testing::Message() << "token " << t << " kv " << kv);
+      std::vector<const float *> keyRows, valueRows;
+      for (int64_t n = first; n <= p; ++n) {
+        const bool isFresh = fresh && n >= start;
+        const size_t offset =
+            size_t(isFresh ? n - start : n % Slots) * kRow + kv * HeadDim;
+        keyRows.push_back((isFresh ? freshKeys : keys).data() + offset);
+        valueRows.push_back((isFresh ? freshValues : values).data() + offset);
+      }
+      const size_t group = (size_t(t) * QHeads + kv * kGroup) * HeadDim;
+      const std::vector<float> groupQ(q.begin() + group,
+                                      q.begin() + group + kGroup * HeadDim);
+      expectClose(
+          std::vector<float>(actual.begin() + group,
+                             actual.begin() + group + kGroup * HeadDim),
+          attentionInDouble(groupQ, kGroup, HeadDim, keyRows, valueRows));
+    }
+  }
+}
+
+// Prefill: 11 tokens (tiles of 4, 4 and 3) of 2 KV heads with 2 query heads
+// each, over a ring of 80 slots with a window of 70 whose ends fall inside
+// blocks, with the tokens' own rows fresh; and over a linear cache that
+// holds every position (no fresh rows), from position 0 and from 130.
+TEST(PortableKernels, TokenAttentionAgainstDouble) {
+  checkTokenAttention<11, 64, 4, 2, 80, 70>(150, true);
+  checkTokenAttention<11, 64, 4, 2, 256, 0>(0, false);
+  checkTokenAttention<11, 64, 4, 2, 256, 0>(130, false);
+  checkTokenAttention<11, 64, 4, 2, 256, 0>(130, true);
+}
+
 // int8 KV: kv_store_q8 keeps each head's row within half a step of its
 // absmax / 127 scale, and attention over the int8 cache is attention over
 // the values it stands for.
