@@ -8,6 +8,8 @@
 //   int8            converted, times the activation scale, added
 //   int4            converted, times (weight scale x activation scale),
 //                   added: one multiplication more per 8 vpdpbusd
+//   int4 fused      the same with the last multiplication and the addition
+//                   fused (not the kernels' values: what fusing would gain)
 // against vpdpbusd's own throughput (12 independent chains). On CPUs whose
 // float multiplications issue on the pipes vpdpbusd uses, each costs a
 // vpdpbusd slot. Built by bench/block-costs.sh with -O3 -march=native.
@@ -27,7 +29,7 @@ namespace {
 constexpr int kRows = 4, kVectors = 2, kBlocks = 8, kDwordsPerBlock = 8;
 constexpr long kIterations = 1000000;
 
-enum class Scaling { SumsOnly, Int8, Int4 };
+enum class Scaling { SumsOnly, Int8, Int4, Int4Fused };
 
 alignas(64) int32_t activations[kBlocks * kDwordsPerBlock][kVectors][16];
 alignas(64) int32_t offsets[kBlocks][kVectors][16];
@@ -75,10 +77,13 @@ template <Scaling S> __attribute__((noinline)) float tile() {
             continue;
           }
           __m512 scale = xscale;
-          if constexpr (S == Scaling::Int4)
+          if constexpr (S != Scaling::Int8)
             scale = _mm512_mul_ps(_mm512_set1_ps(weightScales[r][b]), xscale);
-          acc[r][v] = _mm512_add_ps(
-              acc[r][v], _mm512_mul_ps(_mm512_cvtepi32_ps(sum[r][v]), scale));
+          const __m512 sums = _mm512_cvtepi32_ps(sum[r][v]);
+          if constexpr (S == Scaling::Int4Fused)
+            acc[r][v] = _mm512_fmadd_ps(sums, scale, acc[r][v]);
+          else
+            acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_mul_ps(sums, scale));
         }
       }
     }
@@ -143,5 +148,7 @@ int main() {
       rate(perTile, tile<Scaling::Int8>));
   row("int4 (convert, 2 multiplications, add)",
       rate(perTile, tile<Scaling::Int4>));
+  row("int4 fused (convert, 1 multiplication, 1 fused multiply-add)",
+      rate(perTile, tile<Scaling::Int4Fused>));
   return 0;
 }
