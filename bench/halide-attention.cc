@@ -1,7 +1,8 @@
 //===- halide-attention.cc - Halide attention against g4k -----------------===//
 //
-// Part of g4c. The object backend's attention (g4k::split_attention and
-// attend_blocks around the generated g4c_attention_scores / _values passes)
+// Part of g4c. The object backend's attention (g4k::halide::attend_tokens:
+// the kernel library's token tiles or split of the pool, and attend_blocks'
+// softmax, around the generated g4c_attention_scores / _values passes)
 // against the C++ backend's g4k::attend_tokens, E2B shapes, f32 caches,
 // both on the kernel library's pool as the models run them: a decode step
 // on a sliding layer (ring of 512, head 256) and on a global one (linear
@@ -33,8 +34,8 @@ namespace {
 constexpr int kQueryHeads = 8, kKvHeads = 1;
 
 /// attend_tokens<T, HeadDim, 8, 1, Slots, Window> at position |start| both
-/// ways (Heads: the query heads the passes were generated for).
-template <int T, int HeadDim, int Slots, int Window, int Heads>
+/// ways (the passes generated for all 8 query heads of the KV head).
+template <int T, int HeadDim, int Slots, int Window>
 void compare(const char *name, g4k::halide::attention_scores_fn scores,
              g4k::halide::attention_values_fn values, int64_t start) {
   std::mt19937 rng(3);
@@ -52,10 +53,10 @@ void compare(const char *name, g4k::halide::attention_scores_fn scores,
         out.data());
   });
   const double halide = best([&] {
-    g4k::split_attention<T, HeadDim, kQueryHeads, kKvHeads, Slots, Window>(
-        q.data(), true, start, scratch.data(), out.data(),
-        g4k::halide::attention_heads<HeadDim, kKvHeads, Slots, T, Heads>(
-            scores, values, cache, freshK.data(), freshV.data()));
+    g4k::halide::attend_tokens<T, HeadDim, kQueryHeads, kKvHeads, Slots, Window,
+                               T>(scores, values, q.data(), cache,
+                                  freshK.data(), freshV.data(), start,
+                                  scratch.data(), out.data());
   });
   std::printf("%-16s g4k %9.0f calls/s   halide %9.0f calls/s   halide/g4k "
               "%.2f\n",
@@ -66,11 +67,11 @@ void compare(const char *name, g4k::halide::attention_scores_fn scores,
 
 int main() {
   g4k::threads().start(); // both cores, as a model's session has them
-  compare<1, 256, 512, 512, 4>("decode sliding", decode_sliding_scores,
-                               decode_sliding_values, 1000);
-  compare<1, 512, 4096, 0, 4>("decode global", decode_global_scores,
-                              decode_global_values, 2000);
-  compare<64, 256, 512, 512, 8>("prefill sliding", prefill_sliding_scores,
-                                prefill_sliding_values, 512);
+  compare<1, 256, 512, 512>("decode sliding", decode_sliding_scores,
+                            decode_sliding_values, 1000);
+  compare<1, 512, 4096, 0>("decode global", decode_global_scores,
+                           decode_global_values, 2000);
+  compare<64, 256, 512, 512>("prefill sliding", prefill_sliding_scores,
+                             prefill_sliding_values, 512);
   return 0;
 }

@@ -19,8 +19,8 @@ generate() { # NAME PARAMS...
       -e object target=host-strict_float-no_runtime kv_heads=1 "$@"
   done
 }
-generate decode_sliding head_dim=256 slots=512 fresh_rows=1 heads=4
-generate decode_global head_dim=512 slots=4096 fresh_rows=1 heads=4
+generate decode_sliding head_dim=256 slots=512 fresh_rows=1 heads=8
+generate decode_global head_dim=512 slots=4096 fresh_rows=1 heads=8
 generate prefill_sliding head_dim=256 slots=512 fresh_rows=64 heads=8
 "$generator" -r halide_runtime -o "$work" -e object target=host
 "$("$root/bench/cxx.sh")" -O3 -std=c++17 -march=native -I"$root/runtime/include" \

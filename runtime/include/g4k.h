@@ -1548,12 +1548,11 @@ inline void split_attention(const float *q, bool fresh, int64_t start,
   });
 }
 
-#if defined(__GNUC__)
 /// Tokens that attend_tiles takes together, and the positions of its blocks.
 constexpr int kAttentionTileTokens = 4, kAttentionTileBlock = 64;
 
-/// attend_tokens for several tokens (prefill) on the vector loops: a tile
-/// of kAttentionTileTokens tokens goes over its positions a block at a time,
+/// The attention of T > 1 tokens (prefill; see attend_tokens): a tile of
+/// kAttentionTileTokens tokens goes over its positions a block at a time,
 /// and each token takes the block before the next one (its own running
 /// softmax, as in attend_blocks), so that the block's K and V rows are
 /// read from memory once for all of them (one token at a time, each one
@@ -1562,16 +1561,23 @@ constexpr int kAttentionTileTokens = 4, kAttentionTileBlock = 64;
 /// kAttentionTileBlock): a token's sums do not depend on its tile or on the
 /// pool. Tiles go to the pool's threads in the order first, last, second,
 /// ... so that each gets a like share of the causal work.
-template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window>
-inline void attend_tiles(const float *q, const f32_kv &cache,
-                         const float *fresh_keys, const float *fresh_values,
-                         int64_t start, float *out) {
+///
+/// rows_of(kv, fresh_start) gives the loops over KV head kv's rows
+/// (positions from fresh_start on are the fresh ones): .key_scores<Heads>(q,
+/// block, count, last, scores, stride) and .value_rows<Heads>(weights,
+/// stride, block, count, out), as attend_blocks' block_scores and
+/// block_values, for the QHeads / KvHeads query heads of one KV head
+/// (cache_rows; the object backend's Halide kernels).
+template <int T, int HeadDim, int QHeads, int KvHeads, int Window,
+          typename RowsOf>
+inline void attend_tiles(const float *q, bool fresh, int64_t start, float *out,
+                         RowsOf rows_of) {
   constexpr int kQ = QHeads * HeadDim, kGroup = QHeads / KvHeads;
   constexpr int kTokens = kAttentionTileTokens, kBlock = kAttentionTileBlock;
   constexpr int64_t kTiles = (T + kTokens - 1) / kTokens;
-  // Positions from fresh_start on are the fresh rows; without any, the
-  // cache holds every position a token reads.
-  const int64_t fresh_start = fresh_keys ? start : INT64_MAX;
+  // Without fresh rows the cache holds every position a token reads (all
+  // before start + T).
+  const int64_t fresh_start = fresh ? start : start + T;
   auto tile = [&](int t0, int tokens) {
     int64_t first[kTokens] = {}, last[kTokens] = {};
     for (int j = 0; j < tokens; ++j) {
@@ -1579,8 +1585,7 @@ inline void attend_tiles(const float *q, const f32_kv &cache,
       first[j] = Window > 0 && last[j] >= Window ? last[j] - Window + 1 : 0;
     }
     for (int kv = 0; kv < KvHeads; ++kv) {
-      const cache_rows<HeadDim, KvHeads, Slots> rows{cache, kv, fresh_keys,
-                                                     fresh_values, fresh_start};
+      const auto rows = rows_of(kv, fresh_start);
       const int h0 = kv * kGroup;
       softmax_sums<kGroup> sums[kTokens];
       for (int j = 0; j < tokens; ++j)
@@ -1616,7 +1621,6 @@ inline void attend_tiles(const float *q, const f32_kv &cache,
     }
   });
 }
-#endif
 
 //===----------------------------------------------------------------------===//
 // Kernels the generated code calls: one per g4k op, all shapes constant.
@@ -1635,8 +1639,11 @@ inline void attend_tokens(const float *q, const Cache &cache,
   G4K_PROFILE_KERNEL("attend_tokens");
 #if defined(__GNUC__)
   if constexpr (T > 1 && kVectorAttention<HeadDim, QHeads / KvHeads, Cache>) {
-    attend_tiles<T, HeadDim, QHeads, KvHeads, Slots, Window>(
-        q, cache, fresh_keys, fresh_values, start, out);
+    attend_tiles<T, HeadDim, QHeads, KvHeads, Window>(
+        q, fresh_keys != nullptr, start, out, [&](int kv, int64_t fresh_start) {
+          return cache_rows<HeadDim, KvHeads, Slots>{cache, kv, fresh_keys,
+                                                     fresh_values, fresh_start};
+        });
     return;
   }
 #endif

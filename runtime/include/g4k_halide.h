@@ -94,6 +94,53 @@ using attention_values_fn = int (*)(halide_buffer_t *weights,
                                     halide_buffer_t *sums_in,
                                     halide_buffer_t *sums);
 
+/// The generated passes over the rows of KV head |kv| of an f32 cache of
+/// Slots rows and FreshRows fresh ones (0: none; positions from
+/// fresh_start on), for Heads query heads: the loops of g4k::attend_tiles'
+/// rows_of, and attend_blocks' block_scores and block_values.
+template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads>
+struct kernel_rows {
+  static constexpr int kRow = KvHeads * HeadDim,
+                       kFresh = FreshRows ? FreshRows : 1;
+  attention_scores_fn scores_kernel;
+  attention_values_fn values_kernel;
+  const f32_kv &cache;
+  const float *fresh_keys, *fresh_values;
+  int kv;
+  int64_t fresh_start;
+
+  /// scores[g * stride + n] = q_g . K[block + n] for n < count.
+  template <int H>
+  void key_scores(const float *q, int64_t block, int64_t count,
+                  int64_t /*last*/, float *scores, int64_t stride) const {
+    static_assert(H == Heads, "the passes were generated for Heads");
+    view<2> query(q, f32(), {HeadDim, Heads});
+    view<2> keys(cache.k, f32(), {kRow, Slots});
+    // Without fresh rows the kernels read none: the cache stands in.
+    view<2> fresh(FreshRows ? fresh_keys : cache.k, f32(), {kRow, kFresh});
+    view<2> scored(scores, f32(), {int(count), Heads}, {1, int(stride)});
+    check(scores_kernel(query.get(), keys.get(), fresh.get(), kv,
+                        int(fresh_start), int(block), scored.get()),
+          "attention scores");
+  }
+
+  /// out[g] += weights[g * stride + n] * V[block + n] for n < count.
+  template <int H>
+  void value_rows(const float *weights, int64_t stride, int64_t block,
+                  int64_t count, float *out) const {
+    static_assert(H == Heads, "the passes were generated for Heads");
+    view<2> values(cache.v, f32(), {kRow, Slots});
+    view<2> fresh(FreshRows ? fresh_values : cache.v, f32(), {kRow, kFresh});
+    view<2> weighted(weights, f32(), {int(count), Heads}, {1, int(stride)});
+    // In place: the sums in are the sums out.
+    view<2> summed(out, f32(), {HeadDim, Heads});
+    check(values_kernel(weighted.get(), values.get(), fresh.get(), kv,
+                        int(fresh_start), int(block), summed.get(),
+                        summed.get()),
+          "attention values");
+  }
+};
+
 /// split_attention's |heads| over an f32 cache of Slots rows and FreshRows
 /// fresh ones (0: none): for Heads query heads, g4k::attend_blocks with the
 /// Halide passes |scores_kernel| and |values_kernel| generated for that
@@ -113,39 +160,52 @@ inline auto attention_heads(attention_scores_fn scores_kernel,
           q, cache, kv, fresh_keys, fresh_values, fresh_start, first, last,
           scores, room, out, lse);
     } else {
-      constexpr int kRow = KvHeads * HeadDim,
-                    kFresh = FreshRows ? FreshRows : 1;
-      // Without fresh rows the kernels read none: the cache stands in.
-      view<2> query(q, f32(), {HeadDim, Heads});
-      view<2> keys(cache.k, f32(), {kRow, Slots});
-      view<2> values(cache.v, f32(), {kRow, Slots});
-      view<2> fresh_k(FreshRows ? fresh_keys : cache.k, f32(), {kRow, kFresh});
-      view<2> fresh_v(FreshRows ? fresh_values : cache.v, f32(),
-                      {kRow, kFresh});
+      const kernel_rows<HeadDim, KvHeads, Slots, FreshRows, Heads> rows{
+          scores_kernel, values_kernel, cache, fresh_keys, fresh_values, kv,
+          fresh_start};
       attend_blocks<HeadDim, Heads>(
           first, last, scores, room, out,
           [&](int64_t block, int64_t count, float *block_scores,
               int64_t stride) {
-            view<2> scored(block_scores, f32(), {int(count), Heads},
-                           {1, int(stride)});
-            check(scores_kernel(query.get(), keys.get(), fresh_k.get(), kv,
-                                int(fresh_start), int(block), scored.get()),
-                  "attention scores");
+            rows.template key_scores<Heads>(q, block, count, last, block_scores,
+                                            stride);
           },
           [&](int64_t block, int64_t count, const float *weights,
               int64_t stride, float *sums) {
-            // Through |sums|, attend_blocks' own (restrict) pointer to out.
-            view<2> weighted(weights, f32(), {int(count), Heads},
-                             {1, int(stride)});
-            view<2> summed(sums, f32(), {HeadDim, Heads});
-            check(values_kernel(weighted.get(), values.get(), fresh_v.get(), kv,
-                                int(fresh_start), int(block), summed.get(),
-                                summed.get()),
-                  "attention values");
+            rows.template value_rows<Heads>(weights, stride, block, count,
+                                            sums);
           },
           lse);
     }
   };
+}
+
+/// g4k::attend_tokens through the Halide passes generated for Heads =
+/// QHeads / KvHeads query heads: prefill's token tiles (attend_tiles) or
+/// the split of the pool (split_attention) exactly where the C++ backend
+/// takes them, so that the two round alike (a rounding apart can flip a
+/// quantised activation or an MoE router's choice).
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
+          int FreshRows>
+inline void attend_tokens(attention_scores_fn scores_kernel,
+                          attention_values_fn values_kernel, const float *q,
+                          const f32_kv &cache, const float *fresh_keys,
+                          const float *fresh_values, int64_t start,
+                          float *scores, float *out) {
+  constexpr int kHeads = QHeads / KvHeads;
+  if constexpr (T > 1 && kVectorAttention<HeadDim, kHeads, f32_kv>) {
+    attend_tiles<T, HeadDim, QHeads, KvHeads, Window>(
+        q, fresh_keys != nullptr, start, out, [&](int kv, int64_t fresh_start) {
+          return kernel_rows<HeadDim, KvHeads, Slots, FreshRows, kHeads>{
+              scores_kernel, values_kernel, cache, fresh_keys, fresh_values, kv,
+              fresh_start};
+        });
+  } else {
+    split_attention<T, HeadDim, QHeads, KvHeads, Slots, Window>(
+        q, fresh_keys != nullptr, start, scores, out,
+        attention_heads<HeadDim, KvHeads, Slots, FreshRows, kHeads>(
+            scores_kernel, values_kernel, cache, fresh_keys, fresh_values));
+  }
 }
 
 } // namespace halide

@@ -385,8 +385,9 @@ pleCombine(const KernelCall &call,
 }
 
 /// attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(q, f32 cache,
-/// fresh K, fresh V, start, scores, out): g4k::split_attention and
-/// attend_blocks around g4c_attention_scores and g4c_attention_values.
+/// fresh K, fresh V, start, scores, out): g4k::halide::attend_tokens (the
+/// C++ backend's token tiles or split of the pool, and attend_blocks'
+/// softmax) around g4c_attention_scores and g4c_attention_values.
 std::optional<HalideKernel>
 attention(const KernelCall &call,
           llvm::function_ref<std::string(mlir::Value)> nameOf,
@@ -418,9 +419,9 @@ attention(const KernelCall &call,
       slots + tokens > (int64_t(1) << 31) - 1)
     return std::nullopt;
   const int64_t freshRows = fresh ? tokens : 0;
-  // g4k::split_attention gives each call of its |heads| all of a KV head's
-  // query heads (fewer only when the scratch has too little room, where the
-  // wrapper takes g4k's attend_heads).
+  // g4k::attend_tiles and split_attention give each call all of a KV head's
+  // query heads (fewer only when decode's scratch has too little room,
+  // where the wrapper takes g4k's attend_heads).
   const int64_t heads = queryHeads / kvHeads;
   HalideKernel kernel;
   for (llvm::StringRef pass : {"scores", "values"}) {
@@ -447,15 +448,14 @@ attention(const KernelCall &call,
   kernel.body = llvm::formatv(
       "  G4K_PROFILE_KERNEL(\"attend_tokens (halide)\");\n"
       "  const g4k::f32_kv cache{{{0}, {1}};\n"
-      "  g4k::split_attention<{2}, {3}, {4}, {5}, {6}, {7}>({8}, {9}, start, "
-      "{10}, {11},\n"
-      "      g4k::halide::attention_heads<{3}, {5}, {6}, {12}, {13}>("
-      "@FUNCTION@, @FUNCTION1@, cache, {14}, {15}));\n",
+      "  g4k::halide::attend_tokens<{2}, {3}, {4}, {5}, {6}, {7}, {8}>(\n"
+      "      @FUNCTION@, @FUNCTION1@, {9}, cache, {10}, {11}, start, {12}, "
+      "{13});\n",
       nameOf(cache.parts[0]), nameOf(cache.parts[1]), tokens, headDim,
-      queryHeads, kvHeads, slots, window, nameOf(q.buffer),
-      fresh ? "true" : "false", nameOf(scores.buffer), nameOf(out.buffer),
-      freshRows, heads, fresh ? nameOf(freshKeys.buffer) : "nullptr",
-      fresh ? nameOf(freshValues.buffer) : "nullptr");
+      queryHeads, kvHeads, slots, window, freshRows, nameOf(q.buffer),
+      fresh ? nameOf(freshKeys.buffer) : "nullptr",
+      fresh ? nameOf(freshValues.buffer) : "nullptr", nameOf(scores.buffer),
+      nameOf(out.buffer));
   return kernel;
 }
 

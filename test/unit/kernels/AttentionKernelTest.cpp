@@ -40,6 +40,18 @@ std::vector<float> randomValues(size_t count, std::mt19937 &rng, float range) {
   return values;
 }
 
+/// |queries| query floats, a cache of Slots rows and FreshRows fresh ones
+/// (one when none, unread) of KvHeads heads, all random.
+template <int HeadDim, int KvHeads, int Slots, int FreshRows>
+Rows randomRows(size_t queries, std::mt19937 &rng) {
+  constexpr size_t kRow = KvHeads * HeadDim, kFresh = FreshRows ? FreshRows : 1;
+  return Rows{randomValues(queries, rng, 0.5f),
+              randomValues(Slots * kRow, rng, 2.0f),
+              randomValues(Slots * kRow, rng, 2.0f),
+              randomValues(kFresh * kRow, rng, 2.0f),
+              randomValues(kFresh * kRow, rng, 2.0f)};
+}
+
 /// softmax(q_g . K_p) . V_p over p in [first, last] in double, the rows
 /// found as the kernels find them.
 template <int HeadDim, int KvHeads, int Slots>
@@ -86,12 +98,8 @@ void checkAttention(g4k::halide::attention_scores_fn scoresKernel,
                << "kv " << kv << " positions " << first << ".." << last
                << " fresh from " << freshStart << " room " << room);
   std::mt19937 rng(first * 100 + last + room);
-  constexpr int kRow = KvHeads * HeadDim;
-  Rows rows{randomValues(Heads * HeadDim, rng, 0.5f),
-            randomValues(size_t(Slots) * kRow, rng, 2.0f),
-            randomValues(size_t(Slots) * kRow, rng, 2.0f),
-            randomValues(size_t(FreshRows ? FreshRows : 1) * kRow, rng, 2.0f),
-            randomValues(size_t(FreshRows ? FreshRows : 1) * kRow, rng, 2.0f)};
+  const Rows rows =
+      randomRows<HeadDim, KvHeads, Slots, FreshRows>(Heads * HeadDim, rng);
   const g4k::f32_kv cache{rows.keys.data(), rows.values.data()};
   const float *freshKeys = FreshRows ? rows.freshKeys.data() : nullptr;
   const float *freshValues = FreshRows ? rows.freshValues.data() : nullptr;
@@ -140,6 +148,66 @@ TEST(AttentionKernel, LinearCacheOfEveryPosition) {
   checkAttention<16, 1, 40, 0, 4>(g4c_attention_scores_linear_host,
                                   g4c_attention_values_linear_host, 0, 40, 39,
                                   39, 4);
+}
+
+/// T tokens from |start| through g4k::halide::attend_tokens against the
+/// double oracle for each token's window, and against g4k::attend_tokens
+/// bit for bit.
+template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
+          int FreshRows>
+void checkTokens(g4k::halide::attention_scores_fn scoresKernel,
+                 g4k::halide::attention_values_fn valuesKernel, int start) {
+  SCOPED_TRACE(testing::Message() << T << " tokens from " << start);
+  constexpr int kGroup = QHeads / KvHeads;
+  std::mt19937 rng(start);
+  const Rows rows =
+      randomRows<HeadDim, KvHeads, Slots, FreshRows>(T * QHeads * HeadDim, rng);
+  const g4k::f32_kv cache{rows.keys.data(), rows.values.data()};
+  const float *freshKeys = FreshRows ? rows.freshKeys.data() : nullptr;
+  const float *freshValues = FreshRows ? rows.freshValues.data() : nullptr;
+  std::vector<float> scratch(Slots + T), generated(rows.q.size(), -1.0f),
+      expectedByG4k(rows.q.size(), -2.0f);
+  g4k::threads().start();
+  g4k::halide::attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window,
+                             FreshRows>(
+      scoresKernel, valuesKernel, rows.q.data(), cache, freshKeys, freshValues,
+      start, scratch.data(), generated.data());
+  g4k::attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(
+      rows.q.data(), cache, freshKeys, freshValues, start, scratch.data(),
+      expectedByG4k.data());
+  for (int t = 0; t < T; ++t) {
+    const int p = start + t,
+              first = Window > 0 && p >= Window ? p - Window + 1 : 0;
+    for (int kv = 0; kv < KvHeads; ++kv) {
+      const size_t group = (size_t(t) * QHeads + kv * kGroup) * HeadDim;
+      Rows one = rows;
+      one.q.assign(rows.q.begin() + group,
+                   rows.q.begin() + group + kGroup * HeadDim);
+      const std::vector<double> expected =
+          referenceAttention<HeadDim, KvHeads, Slots>(
+              one, kGroup, kv, FreshRows ? start : start + T, first, p);
+      for (int k = 0; k < kGroup * HeadDim; ++k) {
+        ASSERT_NEAR(generated[group + k], expected[k],
+                    1e-5 * (1 + std::fabs(expected[k])))
+            << "token " << t << " kv " << kv << " element " << k;
+        ASSERT_EQ(std::memcmp(&generated[group + k], &expectedByG4k[group + k],
+                              sizeof(float)),
+                  0)
+            << "token " << t << " kv " << kv << " element " << k;
+      }
+    }
+  }
+}
+
+// Prefill through the passes: 3 tokens on the ring (their own rows fresh,
+// a window of 7) in token tiles; 5 tokens on the linear cache that holds
+// every position, split by token (a head size of 16 is not whole vectors
+// for g4k's loops); both as g4k takes them.
+TEST(AttentionKernel, TokenTilesThroughThePasses) {
+  checkTokens<3, 32, 4, 2, 8, 7, 3>(g4c_attention_scores_ring_host,
+                                    g4c_attention_values_ring_host, 10);
+  checkTokens<5, 16, 4, 1, 40, 0, 0>(g4c_attention_scores_linear_host,
+                                     g4c_attention_values_linear_host, 30);
 }
 
 } // namespace
