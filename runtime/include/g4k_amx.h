@@ -167,23 +167,19 @@ private:
     }                                                                          \
   } while (0)
 
-/// Blocks |b| and |b| + 1 (where there is one) into tiles S0 and S1.
-#define G4K_AMX_PAIR(S0, S1, b)                                                \
+/// Step |i| of the ring of sum tiles 0-3: tile SLOT's sums of block i - 4
+/// go to memory, block i's are computed into it, and block i - 5's (stored
+/// one step before) are scaled into |acc|.
+#define G4K_AMX_STEP(SLOT, A, B, i)                                            \
   do {                                                                         \
-    G4K_AMX_BLOCK(S0, 4, 6, b);                                                \
-    if ((b) + 1 < kBlocks)                                                     \
-      G4K_AMX_BLOCK(S1, 5, 7, (b) + 1);                                        \
-  } while (0)
-
-/// Scales the pair's sums from tiles S0 and S1 into |acc|.
-#define G4K_AMX_SCALE_PAIR(S0, S1, b)                                          \
-  do {                                                                         \
-    _tile_stored(S0, sums[0], 64);                                             \
-    if ((b) + 1 < kBlocks)                                                     \
-      _tile_stored(S1, sums[1], 64);                                           \
-    for (int j = 0; j < 2 && (b) + j < kBlocks; ++j)                           \
-      scale_block<W, T, In>(a, p, (b) + j, v, sums[j], acc);                   \
-    next.step();                                                               \
+    if ((i) >= 4 && (i)-4 < kBlocks)                                           \
+      _tile_stored(SLOT, sums[SLOT], 64);                                      \
+    if ((i) < kBlocks)                                                         \
+      G4K_AMX_BLOCK(SLOT, A, B, i);                                            \
+    if ((i) >= 5 && (i)-5 < kBlocks) {                                         \
+      scale_block<W, T, In>(a, p, (i)-5, v, sums[((SLOT) + 3) % 4], acc);      \
+      next.step();                                                             \
+    }                                                                          \
   } while (0)
 
 /// acc[r] += float(sums[r]) * scale of block |b|, as lane_tile does.
@@ -200,14 +196,19 @@ inline void scale_block(const lane_activations<T, In, lane_format<W>::kBlock,
       scale = _mm512_mul_ps(_mm512_set1_ps(p.scale[b][r]), xscale);
     acc[r][0] = add_product(
         acc[r][0], _mm512_cvtepi32_ps(_mm512_load_si512(sums[r])), scale);
+    // Finishes each row here: clang otherwise interleaves the blocks of a
+    // step and keeps the 16 sums on the stack (a load and a store per row).
+    __asm__("" : "+v"(acc[r][0]));
   }
 }
 
 /// y[t * Stride + r] = x[t] . row r for the 16 rows of |p| and the 16 tokens
-/// of vector |v|, in lane_tile's order of operations. Blocks go in pairs,
-/// alternately through tiles 0-1 and 2-3, so that the tile unit computes one
-/// pair while the vector units scale the one before; |next| steps once per
-/// pair.
+/// of vector |v|, in lane_tile's order of operations. Blocks go round a
+/// ring of four sum tiles: a tile's sums are stored four blocks after their
+/// tdpbssd was issued, and read back for scaling one block later, so that
+/// neither waits on the instruction before it: one thread, panel in L1, 30
+/// ns per block with pairs of blocks computed, stored and scaled at once, 21
+/// with the ring (an AMX Xeon). |next| steps once per block.
 template <typename W, int T, int In, int Stride>
 inline void panel_tokens(const lane_activations<T, In, lane_format<W>::kBlock,
                                                 lane_format<W>::kBias> &a,
@@ -220,16 +221,12 @@ inline void panel_tokens(const lane_activations<T, In, lane_format<W>::kBlock,
   __m512 acc[kRows][1];
   for (int r = 0; r < kRows; ++r)
     acc[r][0] = _mm512_setzero_ps();
-  alignas(64) int32_t sums[2][kRows][16];
-  G4K_AMX_PAIR(0, 1, 0);
-  for (int b = 0; b < kBlocks; b += 4) {
-    if (b + 2 < kBlocks)
-      G4K_AMX_PAIR(2, 3, b + 2);
-    G4K_AMX_SCALE_PAIR(0, 1, b);
-    if (b + 4 < kBlocks)
-      G4K_AMX_PAIR(0, 1, b + 4);
-    if (b + 2 < kBlocks)
-      G4K_AMX_SCALE_PAIR(2, 3, b + 2);
+  alignas(64) int32_t sums[4][kRows][16];
+  for (int i = 0; i < kBlocks + 5; i += 4) {
+    G4K_AMX_STEP(0, 4, 6, i);
+    G4K_AMX_STEP(1, 5, 7, i + 1);
+    G4K_AMX_STEP(2, 4, 6, i + 2);
+    G4K_AMX_STEP(3, 5, 7, i + 3);
   }
   if constexpr (!F::kBlockScales)
     for (int r = 0; r < kRows; ++r)
@@ -241,8 +238,7 @@ inline void panel_tokens(const lane_activations<T, In, lane_format<W>::kBlock,
   }
 }
 
-#undef G4K_AMX_SCALE_PAIR
-#undef G4K_AMX_PAIR
+#undef G4K_AMX_STEP
 #undef G4K_AMX_BLOCK
 
 /// Rows [begin, begin + 16 * panels) of the matrix at |rows| (|size| bytes
@@ -259,7 +255,7 @@ inline void dot_panels(const lane_activations<T, In, lane_format<W>::kBlock,
   static constexpr tile_config<panel<W, In>::kColumns> config{};
   _tile_loadconfig(&config);
   constexpr int kVectors = (T + 15) / 16;
-  constexpr int kPairs = (In / lane_format<W>::kBlock + 1) / 2;
+  constexpr int kBlocks = In / lane_format<W>::kBlock;
   const size_t panel_bytes = kRows * size;
   for (int64_t i = 0; i < panels; ++i) {
     const uint8_t *panel_rows = rows + size_t(i) * panel_bytes;
@@ -269,7 +265,7 @@ inline void dot_panels(const lane_activations<T, In, lane_format<W>::kBlock,
     asm volatile("" ::: "memory");
     const uint8_t *next_rows = panel_rows + panel_bytes;
     panel_prefetch next(i + 1 < panels ? next_rows : nullptr,
-                        next_rows + panel_bytes, kVectors * kPairs);
+                        next_rows + panel_bytes, kVectors * kBlocks);
     for (int v = 0; v < kVectors; ++v)
       panel_tokens<W, T, In, Stride>(a, p, v, next, y + i * kRows);
   }
