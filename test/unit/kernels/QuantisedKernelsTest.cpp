@@ -186,6 +186,45 @@ TEST(QuantisedKernels, ManyTokens) {
   checkKernels<g4k::q4<32>, 40, 33, 256>(Format::Int4, 32);
 }
 
+#ifdef G4K_AVX512
+/// The lane layout written 16 tokens at a time (quantize_lanes) against the
+/// same tokens one at a time (quantize_token): the same bytes. Tokens 0-31
+/// are two whole vectors, 32-36 a partial one; one block is all zeros (no
+/// scale), one holds a single large value, and one has a level of 1.5
+/// (rounded half to even).
+template <int Block, int Bias> void checkLaneQuantisation() {
+  constexpr int T = 37, In = 4 * Block;
+  using Lanes = g4k::avx512::lane_activations<T, In, Block, Bias>;
+  std::vector<float> x = randomValues(T * In, 11, false);
+  std::fill(x.begin() + 3 * In + Block, x.begin() + 3 * In + 2 * Block, 0.0f);
+  x[20 * In + 2 * Block + 5] = 1e30f;
+  x[7 * In] = 1.0f;
+  x[7 * In + 1] = 1.5f / 127; // level 1.5: rounds to 2
+  static Lanes lanes, tokens;
+  std::memset(&lanes, 0x55, sizeof(lanes));
+  std::memset(&tokens, 0x55, sizeof(tokens));
+  g4k::avx512::quantize_activations(x.data(), lanes, 0, T);
+  for (int t = 0; t < Lanes::kVectors * 16; ++t)
+    g4k::avx512::quantize_token(x.data(), tokens, t);
+  EXPECT_EQ(std::memcmp(lanes.q, tokens.q, sizeof(lanes.q)), 0);
+  EXPECT_EQ(std::memcmp(lanes.scale, tokens.scale, sizeof(lanes.scale)), 0);
+  EXPECT_EQ(std::memcmp(lanes.offset, tokens.offset, sizeof(lanes.offset)), 0);
+  // Token 7's first dword: levels of 1.0 (the block's maximum) and 1.5.
+  int8_t first[4];
+  std::memcpy(first, &tokens.q[0][0][7], sizeof(first));
+  EXPECT_EQ(first[0], 127);
+  EXPECT_EQ(first[1], 2);
+}
+
+TEST(QuantisedKernels, LaneQuantisationMatchesTokenByToken) {
+  SKIP_WITHOUT_THE_INSTRUCTIONS();
+  checkLaneQuantisation<32, 128>(); // int8 weights
+  checkLaneQuantisation<32, 8>();   // int4, groups of 32
+  checkLaneQuantisation<64, 8>();
+  checkLaneQuantisation<128, 8>();
+}
+#endif
+
 #ifdef G4K_AMX
 /// The AMX panels (16 rows at a time) against the VNNI lane tiles on the
 /// same activations and rows: the same values, bit for bit. Out is not a
