@@ -87,7 +87,7 @@ template <typename W, int In> struct panel {
   /// holds) for groups of 128.
   static constexpr int kColumns = F::kBlock < 64 ? F::kBlock : 64;
   alignas(64) int8_t bytes[kRows][kStride];
-  alignas(64) float scale[kScales][kRows];
+  alignas(64) float scale[kRows][kScales];
 };
 
 template <int In>
@@ -125,9 +125,9 @@ inline void fill_panel(const uint8_t *rows, size_t size, panel<W, In> &p) {
     unpack_row<In>(row, p.bytes[r], static_cast<const W *>(nullptr));
     if constexpr (F::kBlockScales) {
       for (int b = 0; b < In / F::kBlock; ++b)
-        p.scale[b][r] = F::template block_scale<In>(row, b);
+        p.scale[r][b] = F::template block_scale<In>(row, b);
     } else {
-      p.scale[0][r] = F::template row_scale<In>(row);
+      p.scale[r][0] = F::template row_scale<In>(row);
     }
   }
 }
@@ -193,7 +193,7 @@ inline void scale_block(const lane_activations<T, In, lane_format<W>::kBlock,
   for (int r = 0; r < kRows; ++r) {
     __m512 scale = xscale;
     if constexpr (lane_format<W>::kBlockScales)
-      scale = _mm512_mul_ps(_mm512_set1_ps(p.scale[b][r]), xscale);
+      scale = _mm512_mul_ps(_mm512_set1_ps(p.scale[r][b]), xscale);
     acc[r][0] = add_product(
         acc[r][0], _mm512_cvtepi32_ps(_mm512_load_si512(sums[r])), scale);
     // Finishes each row here: clang otherwise interleaves the blocks of a
@@ -230,7 +230,7 @@ inline void panel_tokens(const lane_activations<T, In, lane_format<W>::kBlock,
   }
   if constexpr (!F::kBlockScales)
     for (int r = 0; r < kRows; ++r)
-      acc[r][0] = _mm512_mul_ps(acc[r][0], _mm512_set1_ps(p.scale[0][r]));
+      acc[r][0] = _mm512_mul_ps(acc[r][0], _mm512_set1_ps(p.scale[r][0]));
   for (int r = 0; r < kRows; r += 4) {
     const __m512 quad[4][1] = {
         {acc[r][0]}, {acc[r + 1][0]}, {acc[r + 2][0]}, {acc[r + 3][0]}};
