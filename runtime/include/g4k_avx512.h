@@ -44,7 +44,15 @@ constexpr int kRowTile = 2;
 /// runs): int4 4.14 s with 4 rows, 3.92 s with 6, 3.67 s with 8 (against
 /// 3.74 s for 6 in that set); int8 6.21 s with 2 rows, 5.72 s with 4. The
 /// down projection's 12288-column rows, each its own stream, gain most.
-template <int T> constexpr int kQ4RowTile = T == 1 ? 8 : kRowTile;
+/// Elsewhere (an AMX Xeon) int4 rows of up to 4096 columns go 16 at a time:
+/// bench/decode.cc, 2 alternating runs, q|k|v 21.8-22.2 -> 24.3-24.5 GB/s,
+/// gate|up 22.6 -> 24.7-24.8; the down projection 25.3-25.8 -> 24.1-24.5.
+#if defined(__znver3__) || defined(__znver4__) || defined(__znver5__)
+template <int T, int In> constexpr int kQ4RowTile = T == 1 ? 8 : kRowTile;
+#else
+template <int T, int In>
+constexpr int kQ4RowTile = T == 1 ? (In <= 4096 ? 16 : 8) : kRowTile;
+#endif
 template <int T> constexpr int kQ8RowTile = T == 1 ? 4 : kRowTile;
 
 /// Weights are streamed from memory: asking for the bytes this far ahead
@@ -364,7 +372,7 @@ template <int T, int In, int Stride, int Group>
 inline void dot_rows(const q4_activations<T, In, Group> &a, const q4<Group> *w,
                      int64_t begin, int64_t end, float *y) {
   const size_t size = row_bytes<In>(w);
-  rows_by_tiles<T, kQ4RowTile<T>>(
+  rows_by_tiles<T, kQ4RowTile<T, In>>(
       bytes_of(w), size, begin, end, y,
       [&](auto r, auto k, int t0, const uint8_t *rows, float *out) {
         q4_tile<decltype(r)::value, decltype(k)::value, T, In, Group, Stride>(

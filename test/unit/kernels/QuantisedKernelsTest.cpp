@@ -161,6 +161,8 @@ TEST(QuantisedKernels, WholeChunksAndTokenTiles) {
   checkKernels<g4k::q8, 6, 7, 192>(Format::Int8, 0);
   checkKernels<g4k::q4<32>, 1, 5, 256>(Format::Int4, 32);
   checkKernels<g4k::q4<64>, 1, 9, 256>(Format::Int4, 64); // decode: 8 rows + 1
+  // decode: 16-row tiles where the core is not a Zen (2 x 16 rows + 5)
+  checkKernels<g4k::q4<32>, 1, 37, 256>(Format::Int4, 32);
   checkKernels<g4k::q4<128>, 1, 11, 384>(Format::Int4, 128);
   checkKernels<g4k::q4<32>, 9, 5, 384>(Format::Int4, 32);
   checkKernels<g4k::q4<64>, 4, 6, 256>(Format::Int4, 64);
