@@ -1586,10 +1586,13 @@ inline void attend_tiles(const float *q, bool fresh, int64_t start, float *out,
     }
     for (int kv = 0; kv < KvHeads; ++kv) {
       const auto rows = rows_of(kv, fresh_start);
-      const int h0 = kv * kGroup;
+      // Token j's queries and outputs of this KV head's query heads.
+      const int64_t heads = int64_t(kv) * kGroup * HeadDim;
+      auto query = [&](int j) { return q + (t0 + j) * kQ + heads; };
+      auto output = [&](int j) { return out + (t0 + j) * kQ + heads; };
       softmax_sums<kGroup> sums[kTokens];
       for (int j = 0; j < tokens; ++j)
-        start_softmax<HeadDim>(sums[j], out + (t0 + j) * kQ + h0 * HeadDim);
+        start_softmax<HeadDim>(sums[j], output(j));
       for (int64_t block = first[0] / kBlock * kBlock;
            block <= last[tokens - 1]; block += kBlock) {
         for (int j = 0; j < tokens; ++j) {
@@ -1598,19 +1601,17 @@ inline void attend_tiles(const float *q, bool fresh, int64_t start, float *out,
               block + kBlock - 1 < last[j] ? block + kBlock - 1 : last[j];
           if (begin > end)
             continue;
-          const float *query = q + (t0 + j) * kQ + h0 * HeadDim;
-          float *sum = out + (t0 + j) * kQ + h0 * HeadDim;
+          const int64_t count = end - begin + 1;
           float scores[kGroup * kBlock];
-          rows.template key_scores<kGroup>(query, begin, end - begin + 1,
-                                           last[j], scores, kBlock);
-          block_weights<HeadDim>(sums[j], scores, kBlock, end - begin + 1, sum);
-          rows.template value_rows<kGroup>(scores, kBlock, begin,
-                                           end - begin + 1, sum);
+          rows.template key_scores<kGroup>(query(j), begin, count, last[j],
+                                           scores, kBlock);
+          block_weights<HeadDim>(sums[j], scores, kBlock, count, output(j));
+          rows.template value_rows<kGroup>(scores, kBlock, begin, count,
+                                           output(j));
         }
       }
       for (int j = 0; j < tokens; ++j)
-        finish_softmax<HeadDim>(sums[j], out + (t0 + j) * kQ + h0 * HeadDim,
-                                nullptr);
+        finish_softmax<HeadDim>(sums[j], output(j), nullptr);
     }
   };
   parallel_for(kTiles, 1, [&](int64_t begin, int64_t end) {
