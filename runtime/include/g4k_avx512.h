@@ -104,6 +104,14 @@ inline __m512 add_product(__m512 acc, __m512 a, __m512 b) {
       _mm512_mul_round_ps(a, b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+/// q8_level of the 16 values at |x| (the product, rounded half to even), as
+/// int32 lanes.
+inline __m512i levels16(const float *x, __m512 inverse) {
+  return _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), inverse),
+                                  _MM_FROUND_TO_NEAREST_INT |
+                                      _MM_FROUND_NO_EXC);
+}
+
 /// levels[i] = q8_level(block[i]) by q8_rule_of(block): |rule|, and the sum
 /// of the levels. Blocks of whole vectors in vector instructions: the same
 /// maximum (of finite values), product and rounding (half to even).
@@ -125,9 +133,7 @@ inline int quantize_block(const float *block, int8_t *levels, q8_rule &rule) {
     const __m512 inverse = _mm512_set1_ps(rule.inverse);
     __m512i sums = _mm512_setzero_si512();
     for (int i = 0; i < Block; i += 16) {
-      const __m512i q = _mm512_cvt_roundps_epi32(
-          _mm512_mul_ps(_mm512_loadu_ps(block + i), inverse),
-          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512i q = levels16(block + i, inverse);
       sums = _mm512_add_epi32(sums, q);
       _mm_storeu_si128(reinterpret_cast<__m128i *>(levels + i),
                        _mm512_cvtepi32_epi8(q));

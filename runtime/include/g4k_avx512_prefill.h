@@ -136,9 +136,7 @@ inline void quantize_lanes(const float *x,
           _mm512_permutexvar_ps(_mm512_set1_epi32(t), inverse);
       for (int i = 0; i < Block; i += 16)
         _mm_store_si128(reinterpret_cast<__m128i *>(levels[t] + i),
-                        _mm512_cvtepi32_epi8(_mm512_cvt_roundps_epi32(
-                            _mm512_mul_ps(_mm512_loadu_ps(block + i), factor),
-                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+                        _mm512_cvtepi32_epi8(levels16(block + i, factor)));
     }
     __m512i sum = _mm512_setzero_si512();
     for (int d = 0; d < Block / 4; ++d) {
