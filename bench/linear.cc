@@ -5,13 +5,18 @@
 // every hardware thread, in multiply-adds per second, against the peak of
 // the instruction each format's kernel is built on, measured here on every
 // thread: vpdpbusd (64 int8 multiply-adds) for int8 / int4, vfmadd231ps (16
-// f32) for bf16. Built by bench/linear.sh with -O3 -march=native.
+// f32) for bf16; on AVX2 without AVX-512, vpmaddubsw (32 int8 products
+// into pair sums) and vfmadd231ps on 8 floats. Built by bench/linear.sh
+// with -O3 -march=native.
 //
 //===----------------------------------------------------------------------===//
 
 #include "bench.h"
 
 #include <chrono>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -35,7 +40,7 @@ double onEveryThread(int threads, long reps, double macs, Body body) {
   return threads * reps * macs / seconds(start);
 }
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 constexpr long kPeakIterations = 100000000;
 
 /// 12 independent accumulators in registers: the instruction's throughput,
@@ -61,6 +66,8 @@ double peak(int threads, double macsPerStep, V a, V b, Step step) {
     }
   });
 }
+#if defined(__AVX512F__)
+constexpr const char *kInt8Peak = "vpdpbusd", *kF32Peak = "vfmadd231ps";
 double peakInt8(int threads) {
   return peak(threads, 64, _mm512_set1_epi8(3), _mm512_set1_epi8(5),
               [](__m512i acc, __m512i x, __m512i y) {
@@ -73,6 +80,21 @@ double peakF32(int threads) {
                 return _mm512_fmadd_ps(acc, x, y);
               });
 }
+#else
+constexpr const char *kInt8Peak = "vpmaddubsw", *kF32Peak = "vfmadd231ps ymm";
+double peakInt8(int threads) {
+  return peak(threads, 32, _mm256_set1_epi8(3), _mm256_set1_epi8(5),
+              [](__m256i acc, __m256i x, __m256i y) {
+                return _mm256_add_epi16(acc, _mm256_maddubs_epi16(x, y));
+              });
+}
+double peakF32(int threads) {
+  return peak(threads, 8, _mm256_set1_ps(1.0f), _mm256_set1_ps(1e-7f),
+              [](__m256 acc, __m256 x, __m256 y) {
+                return _mm256_fmadd_ps(acc, x, y);
+              });
+}
+#endif
 #endif
 
 #ifdef G4K_AMX
@@ -160,7 +182,7 @@ double report(const char *format, const char *peakName, double peak) {
 int main() {
   g4k::threads().start();
   const int threads = g4k::threads().threads();
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
   // The peaks once the pool's idle workers sleep: before, they yield in a
   // loop, taking turns with the measuring threads (a third less).
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -175,13 +197,15 @@ int main() {
               threads,
               amx ? "the AMX tile unit (the vpdpbusd peak is the VNNI "
                     "kernels' reference)"
-                  : "VNNI");
+              : g4k::kAvx512Kernels ? "VNNI"
+              : g4k::kAvx2Kernels   ? "AVX2"
+                                    : "the portable kernels");
   std::printf("| weights | 1536 -> 12288 | 12288 -> 1536 | peak | "
               "up / peak | down / peak |\n|---|---|---|---|---|---|\n");
   const double int4Up =
-      report<g4k::q4<32>>("int4 (group 32)", "vpdpbusd", int8Peak);
-  report<g4k::q8>("int8", "vpdpbusd", int8Peak);
-  report<g4k::bf16>("bf16", "vfmadd231ps", f32Peak);
+      report<g4k::q4<32>>("int4 (group 32)", kInt8Peak, int8Peak);
+  report<g4k::q8>("int8", kInt8Peak, int8Peak);
+  report<g4k::bf16>("bf16", kF32Peak, f32Peak);
 #ifdef G4K_AMX
   if (amx) {
     // Both int8 and int4 activations come in blocks of 32 columns, each
@@ -198,7 +222,7 @@ int main() {
 #endif
   return 0;
 #else
-  std::fprintf(stderr, "bench/linear: built without AVX-512\n");
+  std::fprintf(stderr, "bench/linear: built without AVX-512 or AVX2\n");
   return 1;
 #endif
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prefill's matrix products (g4k::linear, 64 tokens, E2B shapes) against the
 # machine's own multiply-add peak, measured in the same run (bench/linear.cc;
-# never part of the test suite). Needs AVX-512 (the kernels it measures).
+# never part of the test suite). Needs AVX-512 or AVX2 (the kernels it
+# measures).
 # usage: bench/linear.sh [WORK_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

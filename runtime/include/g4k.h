@@ -668,18 +668,33 @@ inline void dot_rows(const q8_activations<T, In, Group> &a, const q4<Group> *w,
     !defined(G4K_PORTABLE_ONLY)
 #define G4K_AVX512 1
 #include "g4k_avx512.h"
+#elif defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) &&         \
+    !defined(G4K_PORTABLE_ONLY)
+#define G4K_AVX2 1
+#include "g4k_avx2.h"
 #endif
 
 namespace g4k {
 
-/// Whether the kernels were built with the AVX-512 VNNI integer products.
+/// Whether the kernels were built with the AVX-512 VNNI integer products,
+/// or with the AVX2 ones (targets with AVX2 but not AVX-512 VNNI).
 #ifdef G4K_AVX512
-// One overload set: linear() picks the kernels by the activations' type.
-using avx512::dot_rows;
-using avx512::quantize_activations;
+namespace x86_kernels = avx512;
 constexpr bool kAvx512Kernels = true;
 #else
 constexpr bool kAvx512Kernels = false;
+#endif
+#ifdef G4K_AVX2
+namespace x86_kernels = avx2;
+constexpr bool kAvx2Kernels = true;
+#else
+constexpr bool kAvx2Kernels = false;
+#endif
+#if defined(G4K_AVX512) || defined(G4K_AVX2)
+#define G4K_X86_KERNELS 1
+// One overload set: linear() picks the kernels by the activations' type.
+using x86_kernels::dot_rows;
+using x86_kernels::quantize_activations;
 #endif
 
 /// Whether linear<T, Out, In, W> quantises its activations to int8: for
@@ -713,8 +728,8 @@ template <typename W, int T, int In> struct prepared_activations {
 };
 template <int T, int In> struct prepared_activations<q8, T, In> {
   using portable = q8_activations<T, In, kActivationBlock>;
-#ifdef G4K_AVX512
-  using simd = typename avx512::activations<q8, T, In>::type;
+#ifdef G4K_X86_KERNELS
+  using simd = typename x86_kernels::activations<q8, T, In>::type;
   using type = std::conditional_t<std::is_void<simd>::value, portable, simd>;
 #else
   using type = portable;
@@ -723,8 +738,8 @@ template <int T, int In> struct prepared_activations<q8, T, In> {
 template <int Group, int T, int In>
 struct prepared_activations<q4<Group>, T, In> {
   using portable = q8_activations<T, In, Group>;
-#ifdef G4K_AVX512
-  using simd = typename avx512::activations<q4<Group>, T, In>::type;
+#ifdef G4K_X86_KERNELS
+  using simd = typename x86_kernels::activations<q4<Group>, T, In>::type;
   using type = std::conditional_t<std::is_void<simd>::value, portable, simd>;
 #else
   using type = portable;
@@ -733,16 +748,16 @@ struct prepared_activations<q4<Group>, T, In> {
 
 /// The order in which linear<T, Out, In, W> adds the scaled integer sums
 /// of int8 activations (the object backend's Halide products follow it):
-/// per output in block order (the AVX-512 kernels with tokens in lanes, and
-/// the portable kernels as GCC builds them; clang's take 16 lanes of 2
-/// products per block), or in 16 lanes of 4 weight bytes per 64-byte chunk,
-/// chunk after chunk, the lanes added as a tree at the end (the AVX-512
-/// chunked kernels).
+/// per output in block order (the AVX-512 and AVX2 kernels with tokens in
+/// lanes, and the portable kernels as GCC builds them; clang's take 16 lanes
+/// of 2 products per block), or in 16 lanes of 4 weight bytes per 64-byte
+/// chunk, chunk after chunk, the lanes added as a tree at the end (the
+/// AVX-512 and AVX2 chunked kernels).
 enum class integer_sum_order { blocks, lanes };
 template <typename W, int T, int In>
 constexpr integer_sum_order integer_sum_order_of() {
-#ifdef G4K_AVX512
-  using chunks = typename avx512::chunk_activations_for<W, T, In>::type;
+#ifdef G4K_X86_KERNELS
+  using chunks = typename x86_kernels::chunk_activations_for<W, T, In>::type;
   if constexpr (std::is_same<typename prepared_activations<W, T, In>::type,
                              chunks>::value)
     return integer_sum_order::lanes;

@@ -31,8 +31,16 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include "g4k_x86.h"
+
 namespace g4k {
 namespace avx512 {
+
+using x86::kPrefetchBytes;
+using x86::prefetch;
+using x86::prefetch_row;
+using x86::rows_by_tiles;
+using x86::with_rows;
 
 /// Tokens computed together against one weight row: the row's unpacked
 /// chunk stays in registers for all of them (prefill's matrix-matrix form).
@@ -54,44 +62,6 @@ template <int T, int In>
 constexpr int kQ4RowTile = T == 1 ? (In <= 4096 ? 16 : 8) : kRowTile;
 #endif
 template <int T> constexpr int kQ8RowTile = T == 1 ? 4 : kRowTile;
-
-/// Weights are streamed from memory: asking for the bytes this far ahead
-/// of the ones in use keeps enough reads in flight for one core to pull
-/// about twice the bandwidth it gets from the hardware prefetcher alone
-/// (measured on Zen 4, at 4 KiB into L1). Into L2 and 8 KiB ahead the int4
-/// decode products read 15 % faster than that on a Xeon with AMX, int8 4 %
-/// (bench/decode.sh, alternating runs). Prefetches never fault past the end.
-constexpr int kPrefetchBytes = 8192;
-inline void prefetch(const uint8_t *in_use) {
-  _mm_prefetch(reinterpret_cast<const char *>(in_use + kPrefetchBytes),
-               _MM_HINT_T1);
-}
-
-/// Where prefetch_row asks for the rows' bytes. On Zen cores into L1: the
-/// decode products read 10-20 % faster than into L2, int8 and int4 alike
-/// (bench/decode.sh on a 2-core Zen 5, median of 4 alternating runs: int8
-/// gate|up 45 -> 48-53 GB/s, int4 39.5 -> 44 GB/s). Elsewhere into L2 (the
-/// Xeon measurement above). -march=native names the core (__znverN__).
-#if defined(__znver3__) || defined(__znver4__) || defined(__znver5__)
-#define G4K_ROW_PREFETCH_HINT _MM_HINT_T0
-#else
-#define G4K_ROW_PREFETCH_HINT _MM_HINT_T1
-#endif
-
-/// prefetch() for a tile of R rows (|size| bytes apart) read side by side,
-/// |offset| bytes into |row|: kPrefetchBytes further on in the row, or, past
-/// its end, as far into the same row of the next tile. Past a row's end
-/// come the next row's bytes, which the tile is reading already: on rows
-/// longer than kPrefetchBytes / R (int4 down projections, 12288 columns)
-/// that left most rows a few hundred bytes ahead of their reads.
-template <int R>
-inline void prefetch_row(const uint8_t *row, size_t size, size_t offset) {
-  size_t ahead = offset + kPrefetchBytes;
-  if (ahead >= size)
-    ahead += (R - 1) * size;
-  _mm_prefetch(reinterpret_cast<const char *>(row + ahead),
-               G4K_ROW_PREFETCH_HINT);
-}
 
 /// acc + a * b, rounded after the multiply and after the add, as the
 /// object backend's Halide kernels (which have no fused multiply-add) and
@@ -358,35 +328,11 @@ inline void q8_tile(const q8_activations<T, In> &a, int t0, const uint8_t *rows,
   }
 }
 
-/// Rows [begin, end) of the matrix at |w| (|size| bytes per row) against
-/// all T tokens in tiles of Rows rows x kTokenTile tokens (smaller at the
-/// edges): y[t * Stride + o].
-template <int T, int Rows, typename Tile>
-inline void rows_by_tiles(const uint8_t *w, size_t size, int64_t begin,
-                          int64_t end, float *y, Tile tile) {
-  auto tokens = [&](auto rows, int64_t o) {
-    const uint8_t *first = w + size_t(o) * size;
-    int t0 = 0;
-    for (; t0 + kTokenTile <= T; t0 += kTokenTile)
-      tile(rows, std::integral_constant<int, kTokenTile>(), t0, first, y + o);
-    if constexpr (T % kTokenTile != 0)
-      tile(rows, std::integral_constant<int, T % kTokenTile>(), t0, first,
-           y + o);
-  };
-  int64_t o = begin;
-  for (; o + Rows <= end; o += Rows)
-    tokens(std::integral_constant<int, Rows>(), o);
-  // At most Rows - 1 left: the bound spares GCC's loop analysis an
-  // imagined overflow of o * size (-Waggressive-loop-optimizations).
-  for (int left = 0; left < Rows - 1 && o < end; ++left, ++o)
-    tokens(std::integral_constant<int, 1>(), o);
-}
-
 template <int T, int In, int Stride, int Group>
 inline void dot_rows(const q4_activations<T, In, Group> &a, const q4<Group> *w,
                      int64_t begin, int64_t end, float *y) {
   const size_t size = row_bytes<In>(w);
-  rows_by_tiles<T, kQ4RowTile<T, In>>(
+  rows_by_tiles<T, kQ4RowTile<T, In>, kTokenTile>(
       bytes_of(w), size, begin, end, y,
       [&](auto r, auto k, int t0, const uint8_t *rows, float *out) {
         q4_tile<decltype(r)::value, decltype(k)::value, T, In, Group, Stride>(
@@ -398,7 +344,7 @@ template <int T, int In, int Stride>
 inline void dot_rows(const q8_activations<T, In> &a, const q8 *w, int64_t begin,
                      int64_t end, float *y) {
   const size_t size = row_bytes<In>(w);
-  rows_by_tiles<T, kQ8RowTile<T>>(
+  rows_by_tiles<T, kQ8RowTile<T>, kTokenTile>(
       bytes_of(w), size, begin, end, y,
       [&](auto r, auto k, int t0, const uint8_t *rows, float *out) {
         q8_tile<decltype(r)::value, decltype(k)::value, T, In, Stride>(

@@ -35,17 +35,6 @@
 namespace g4k {
 namespace avx512 {
 
-/// fn(std::integral_constant<int, rows>) for 0 < rows <= N: the last rows
-/// of a matrix as one smaller tile.
-template <int N, typename F> inline void with_rows(int64_t rows, F fn) {
-  if constexpr (N > 0) {
-    if (rows == N)
-      fn(std::integral_constant<int, N>());
-    else
-      with_rows<N - 1>(rows, fn);
-  }
-}
-
 /// Tokens from which linear() puts tokens in lanes.
 constexpr int kLaneTokens = 16;
 
@@ -413,31 +402,17 @@ inline void lane_rows(const lane_activations<T, In, lane_format<W>::kBlock,
                                              lane_format<W>::kBias> &a,
                       const W *w, int64_t begin, int64_t end, float *y) {
   using F = lane_format<W>;
-  constexpr int kVectors = (T + 15) / 16;
-  constexpr int kChunks = In / F::kChunk;
   constexpr int kPassChunks =
       kLaneColumnBlock / F::kChunk > 0 ? kLaneColumnBlock / F::kChunk : 1;
   const size_t size = row_bytes<In>(w);
-  for (int c_begin = 0; c_begin < kChunks; c_begin += kPassChunks) {
-    const int c_end =
-        c_begin + kPassChunks < kChunks ? c_begin + kPassChunks : kChunks;
-    const uint8_t *rows = bytes_of(w) + size_t(begin) * size;
-    auto vectors = [&](auto tile_rows, int64_t o) {
-      constexpr int R = decltype(tile_rows)::value;
-      int v0 = 0;
-      for (; v0 + kLaneVectorTile <= kVectors; v0 += kLaneVectorTile)
-        lane_tile<W, R, kLaneVectorTile, T, In, Stride>(a, v0, rows, size,
-                                                        y + o, c_begin, c_end);
-      if constexpr (kVectors % kLaneVectorTile != 0)
-        lane_tile<W, R, kVectors % kLaneVectorTile, T, In, Stride>(
+  x86::walk_lane_tiles<In / F::kChunk, kPassChunks, kLaneRowTile,
+                       kLaneVectorTile, (T + 15) / 16>(
+      bytes_of(w), size, begin, end,
+      [&](auto r, auto v, int v0, const uint8_t *rows, int64_t o, int c_begin,
+          int c_end) {
+        lane_tile<W, decltype(r)::value, decltype(v)::value, T, In, Stride>(
             a, v0, rows, size, y + o, c_begin, c_end);
-      rows += R * size;
-    };
-    int64_t o = begin;
-    for (; o + kLaneRowTile <= end; o += kLaneRowTile)
-      vectors(std::integral_constant<int, kLaneRowTile>(), o);
-    with_rows<kLaneRowTile - 1>(end - o, [&](auto rows) { vectors(rows, o); });
-  }
+      });
 }
 
 /// Rows [begin, end) of the matrix at |w| against all T tokens: y[t *

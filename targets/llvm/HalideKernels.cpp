@@ -169,11 +169,12 @@ std::optional<HalideKernel> linear(const ProductOperands &p) {
 }
 
 /// linear<T, Out, In>(x, w, y) on int8 or int4 weights with int8
-/// activations where the target's C++ runs g4k's AVX-512 kernels for it:
-/// g4c_quantised_linear, its scaled sums in their order (g4k::
-/// integer_sum_order_of, which the wrapper asserts).
+/// activations where the target's C++ runs g4k's x86 kernels for it (which
+/// put tokens in lanes from |laneTokens| tokens): g4c_quantised_linear, its
+/// scaled sums in their order (g4k::integer_sum_order_of, which the wrapper
+/// asserts).
 std::optional<HalideKernel> quantisedLinear(const ProductOperands &p,
-                                            bool avx512Kernels) {
+                                            int laneTokens) {
   const bool int8 = p.weightType == "g4k::q8";
   int64_t group = 0;
   llvm::StringRef groupText = p.weightType;
@@ -185,16 +186,16 @@ std::optional<HalideKernel> quantisedLinear(const ProductOperands &p,
   const int64_t block = int8 ? 32 : group;
   if (p.columns % block != 0)
     return std::nullopt;
-  // g4k's AVX-512 kernels: tokens in lanes from 16 tokens, else chunks of
-  // 64 weight bytes, where the shape allows (g4k_avx512*.h). Elsewhere the
-  // portable kernels run, whose order of sums depends on the C++ compiler
-  // that builds them (the generated project prefers clang where there is
-  // one): they stay the kernel library's.
+  // g4k's x86 kernels: tokens in lanes from laneTokens tokens, else chunks
+  // of 64 weight bytes, where the shape allows (g4k_avx512*.h,
+  // g4k_avx2.h). Elsewhere the portable kernels run, whose order of sums
+  // depends on the C++ compiler that builds them (the generated project
+  // prefers clang where there is one): they stay the kernel library's.
   const int64_t chunk = int8 ? 64 : 128;
-  const bool tokenLanes =
-      p.tokens >= 16 && p.columns % chunk == 0 && chunk % block == 0;
+  const bool tokenLanes = laneTokens > 0 && p.tokens >= laneTokens &&
+                          p.columns % chunk == 0 && chunk % block == 0;
   const bool chunks = p.columns % chunk == 0 && (int8 || 128 % group == 0);
-  if (!avx512Kernels || !(tokenLanes || chunks))
+  if (laneTokens == 0 || !(tokenLanes || chunks))
     return std::nullopt;
   const bool lanes = !tokenLanes;
   HalideKernel kernel;
@@ -554,7 +555,7 @@ halideKernelFor(const KernelCall &call,
         return kernel;
       if (options.exactActivations)
         return std::nullopt;
-      return quantisedLinear(*operands, options.avx512Kernels);
+      return quantisedLinear(*operands, options.integerLaneTokens);
     }
   }
   if (call.kernel == "rms_norm" && call.arguments.size() == 4)

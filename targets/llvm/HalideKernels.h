@@ -47,9 +47,11 @@ struct HalideKernel {
 /// Which kernels Halide generates, and what the target's C++ kernels do.
 struct HalideKernelOptions {
   bool products = false; ///< the matrix products too
-  /// The target's C++ is built with g4k's AVX-512 VNNI kernels: int8 / int4
-  /// products round in their order (g4k::integer_sum_order_of).
-  bool avx512Kernels = false;
+  /// The target's C++ is built with g4k's x86 integer kernels, which put
+  /// tokens in lanes from this many tokens (AVX-512 VNNI 16, AVX2 8; 0: the
+  /// portable kernels): int8 / int4 products round in their order
+  /// (g4k::integer_sum_order_of).
+  int integerLaneTokens = 0;
   /// int8 / int4 products keep f32 activations (G4K_EXACT_ACTIVATIONS):
   /// the kernel library's, not Halide's.
   bool exactActivations = false;

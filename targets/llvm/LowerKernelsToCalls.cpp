@@ -360,8 +360,8 @@ struct LowerKernelsToCallsPass
     WrapperTable wrappers(module, prefix);
     std::optional<HalideKernelOptions> halideOptions;
     if (halide)
-      halideOptions =
-          HalideKernelOptions{halideProducts, avx512Kernels, exactActivations};
+      halideOptions = HalideKernelOptions{halideProducts, integerLaneTokens,
+                                          exactActivations};
     auto ptr = LLVM::LLVMPointerType::get(&getContext());
     for (func::FuncOp entry : entries) {
       auto target = func::FuncOp::create(

@@ -57,8 +57,11 @@ llvm::Expected<ObjectTarget> parseObjectTarget(llvm::StringRef name) {
     for (const auto &[feature, enabled] : features)
       list.push_back((enabled ? "+" : "-") + feature);
     target.features = llvm::join(list, ",");
-    // g4k.h's condition (GCC -march=native defines the same macros).
-    target.avx512Kernels = features["avx512bw"] && features["avx512vnni"];
+    // g4k.h's conditions (GCC -march=native defines the same macros).
+    if (features["avx512bw"] && features["avx512vnni"])
+      target.integerLaneTokens = 16;
+    else if (features["avx2"] && features["f16c"])
+      target.integerLaneTokens = 8;
     target.cxxFlags = "-march=native";
     target.halideTarget = "host";
   } else if (name == "x86-64-v3" || name == "x86-64-v4") {
@@ -66,6 +69,8 @@ llvm::Expected<ObjectTarget> parseObjectTarget(llvm::StringRef name) {
     target.cpu = name.str();
     target.cxxFlags = ("-march=" + name).str();
     target.halideTarget = "x86-64-linux-sse41-avx-avx2-f16c-fma";
+    // Neither level has VNNI: g4k's AVX2 kernels.
+    target.integerLaneTokens = 8;
     if (name == "x86-64-v4")
       target.halideTarget += "-avx512-avx512_skylake";
   } else if (name == "aarch64") {
@@ -116,7 +121,7 @@ FailureOr<ObjectKernels> lowerToLLVMDialect(ModuleOp module,
   options.halide = halide != nullptr;
   if (halide) {
     options.halideProducts = halide->products;
-    options.avx512Kernels = halide->avx512Kernels;
+    options.integerLaneTokens = halide->integerLaneTokens;
     options.exactActivations = halide->exactActivations;
   }
   toCalls.addPass(createLowerKernelsToCallsPass(options));

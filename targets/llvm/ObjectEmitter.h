@@ -33,8 +33,10 @@ struct ObjectTarget {
   std::string abi;          ///< empty: the triple's default
   std::string cxxFlags;     ///< e.g. "-march=x86-64-v3"
   std::string halideTarget; ///< the Halide generators' target string
-  /// The C++ built with cxxFlags gets g4k's AVX-512 VNNI kernels.
-  bool avx512Kernels = false;
+  /// The C++ built with cxxFlags gets g4k's x86 integer kernels, which put
+  /// tokens in lanes from this many tokens (AVX-512 VNNI 16, AVX2 8), or
+  /// the portable ones (0).
+  int integerLaneTokens = 0;
 };
 
 /// The names --target accepts, for --help and errors.

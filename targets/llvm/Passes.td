@@ -32,7 +32,7 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
     generator, registered name, the Halide target features it needs, its C
     declaration and its GeneratorParams); the matrix
     products only with `halide-products`, those of int8 / int4 weights in
-    the order of the g4k kernels that `avx512-kernels` names. Calls that write the logits sit in an `scf.if` on
+    the order of the g4k x86 kernels that `integer-lane-tokens` names. Calls that write the logits sit in an `scf.if` on
     a non-null logits pointer. Everything else in the module (weight
     symbols, the memory plan) is dropped. Upstream conversions
     (scf/func/arith/cf to LLVM) finish the lowering.
@@ -46,9 +46,11 @@ def LowerKernelsToCallsPass : Pass<"g4c-lower-kernels-to-calls",
     Option<"halideProducts", "halide-products", "bool", "false",
            "With halide: the matrix products too (g4c_linear, "
            "g4c_quantised_linear; slower than the kernel library's so far)">,
-    Option<"avx512Kernels", "avx512-kernels", "bool", "false",
-           "The target's C++ is built with g4k's AVX-512 VNNI kernels: "
-           "int8 / int4 products round in their order">,
+    Option<"integerLaneTokens", "integer-lane-tokens", "int", "0",
+           "The target's C++ is built with g4k's x86 integer kernels, which "
+           "put tokens in lanes from this many tokens (AVX-512 VNNI: 16, "
+           "AVX2: 8): int8 / int4 products round in their order; 0: the "
+           "portable kernels (no Halide integer products)">,
     Option<"exactActivations", "exact-activations", "bool", "false",
            "int8 / int4 products keep f32 activations: no Halide integer "
            "products">,

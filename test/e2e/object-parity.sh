@@ -8,7 +8,8 @@
 #   (--halide-products: its matrix products from Halide too. The f32 / bf16
 #   ones sum in g4k::dot's order but without fused multiply-adds, so within
 #   1e-5 of the C++ backend's, not bit for bit; the int8 / int4 ones only
-#   where g4k's AVX-512 kernels would run, in their order, bit for bit).
+#   where g4k's x86 kernels (AVX-512 VNNI or AVX2) would run, in their
+#   order, bit for bit).
 #   The Halide kernels round as the g4k.h ones do (same order of sums, no
 #   fused multiply-adds): a difference in the last bit would become a whole
 #   int8 quantisation step of the activations now and then (it did: 0.07 in

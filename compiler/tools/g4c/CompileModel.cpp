@@ -267,7 +267,7 @@ llvm::Error compileInto(const Checkpoint &checkpoint, llvm::StringRef directory,
     mlir::OwningOpRef<mlir::ModuleOp> lowered((**module).clone());
     annotatePackedWeights(*lowered, *packed);
     HalideKernelOptions halide{settings.halideProducts,
-                               settings.objectTarget->avx512Kernels,
+                               settings.objectTarget->integerLaneTokens,
                                settings.exactActivations};
     auto kernels = lowerToLLVMDialect(*lowered, modelName, &halide);
     if (failed(kernels))

@@ -4,8 +4,11 @@
 // compiler's dequantiser (targets/weights/Quantize) does: linear on int8
 // activations against plain double sums over the dequantised weights and
 // independently quantised activations, f32 row dots, gathers and slices.
-// Built twice: for the baseline ISA (the portable kernels) and, on x86-64,
-// for AVX-512 VNNI (g4k_avx512.h), each asserting which kernels it has.
+// Built three times: for the baseline ISA (the portable kernels) and, on
+// x86-64, for AVX-512 VNNI (g4k_avx512.h) and for AVX2 (g4k_avx2.h), each
+// asserting which kernels it has. The x86 kernels must also add their
+// scaled integer sums in the order g4k::integer_sum_order_of names, bit
+// for bit against a scalar model of each order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -134,12 +137,132 @@ void checkKernels(Format format, size_t group) {
     ASSERT_EQ(slice[j], dequantised[In + In / 4 + j]);
 }
 
-// The AVX-512 build runs only where the CPU has the instructions.
-#ifdef G4K_EXPECT_AVX512
+/// Activations as g4k's Q8_0 rule functions quantise them, in blocks.
+struct Levels {
+  int block;
+  std::vector<int> level;
+  std::vector<float> scale;
+
+  Levels(const std::vector<float> &x, int block) : block(block) {
+    for (size_t first = 0; first < x.size(); first += block) {
+      const g4k::q8_rule rule = g4k::q8_rule_of(&x[first], block);
+      for (int i = 0; i < block; ++i)
+        level.push_back(g4k::q8_level(x[first + i], rule.inverse));
+      scale.push_back(rule.scale);
+    }
+  }
+};
+
+/// The packed weight at |column| of |row| as its integer level (int4: the
+/// stored nibble - 8), and the scale of its group (int4) or row (int8).
+int weightLevel(Format format, int group, const uint8_t *row, int column) {
+  if (format == Format::Int8)
+    return int8_t(row[column]);
+  const int g = column / group, k = column % group, half = group / 2;
+  const int byte = row[g * half + k % half];
+  return (k < half ? byte & 15 : byte >> 4) - 8;
+}
+float groupScale(const uint8_t *row, int in, int group, int g) {
+  uint16_t bits;
+  std::memcpy(&bits, row + in / 2 + 2 * g, sizeof(bits));
+  return g4k::half_to_float(bits);
+}
+
+/// x[t] . |row| with the scaled integer sums added in |order|, as
+/// g4k::integer_sum_order documents it: per block (the activation block:
+/// 32 columns for int8, the group for int4) in turn, or per 64-byte chunk
+/// of the row in 16 lanes of 4 weight bytes, the lanes added at the end as
+/// a tree (lane i + lane i + 8, then + 4, + 2, + 1). Each term is the exact
+/// integer sum times (int4) the weight scale times the activation scale,
+/// rounded once for the product of scales and once for the term.
+float orderedDot(Format format, int group, int in, const uint8_t *row,
+                 const Levels &x, int t, g4k::integer_sum_order order) {
+  const bool int8 = format == Format::Int8;
+  const int block = int8 ? 32 : group;
+  auto scaleOf = [&](int b) {
+    const float activation = x.scale[size_t(t) * (in / block) + b];
+    return int8 ? activation : groupScale(row, in, group, b) * activation;
+  };
+  auto levelAt = [&](int column) { return x.level[size_t(t) * in + column]; };
+  float sum = 0;
+  if (order == g4k::integer_sum_order::blocks) {
+    for (int b = 0; b < in / block; ++b) {
+      int integer = 0;
+      for (int i = b * block; i < (b + 1) * block; ++i)
+        integer += weightLevel(format, group, row, i) * levelAt(i);
+      sum += g4k::unfused_product(float(integer), scaleOf(b));
+    }
+  } else {
+    // The 4 columns of lane l of chunk c: int8 columns in order; int4 the
+    // low and high nibbles of 4 bytes.
+    const int chunkColumns = int8 ? 64 : 128;
+    float lanes[16] = {};
+    for (int c = 0; c < in / chunkColumns; ++c)
+      for (int l = 0; l < 16; ++l) {
+        int integer = 0, b = 0;
+        for (int i = 0; i < 4; ++i) {
+          const int k = 4 * l + i;
+          if (int8) {
+            const int column = c * 64 + k;
+            integer +=
+                weightLevel(format, group, row, column) * levelAt(column);
+            b = column / 32;
+          } else {
+            const int half = group / 2;
+            const int low = c * 128 + k / half * group + k % half;
+            integer += weightLevel(format, group, row, low) * levelAt(low) +
+                       weightLevel(format, group, row, low + half) *
+                           levelAt(low + half);
+            b = low / group;
+          }
+        }
+        lanes[l] += g4k::unfused_product(float(integer), scaleOf(b));
+      }
+    for (int width = 8; width >= 1; width /= 2)
+      for (int l = 0; l < width; ++l)
+        lanes[l] += lanes[l + width];
+    sum = lanes[0];
+  }
+  if (int8) {
+    float rowScale;
+    std::memcpy(&rowScale, row + in, sizeof(rowScale));
+    sum *= rowScale;
+  }
+  return sum;
+}
+
+/// g4k::linear against orderedDot in the order g4k::integer_sum_order_of
+/// names for the shape: equal bit for bit.
+template <typename W, int T, int Out, int In>
+void checkSumOrder(Format format, int group) {
+  std::vector<float> weights = randomValues(Out * In, 9, true);
+  std::vector<uint8_t> packed = packMatrix(format, group, weights, In);
+  std::vector<float> x = randomValues(T * In, 10, false);
+  x[In / 2] = 3.0f; // a large value: small levels in its block
+  const Levels levels(x, format == Format::Int8 ? 32 : group);
+  std::vector<float> y(T * Out);
+  g4k::linear<T, Out, In>(x.data(), reinterpret_cast<const W *>(packed.data()),
+                          y.data());
+  const size_t rowSize = weightfile::rowBytes(format, In, group);
+  const g4k::integer_sum_order order = g4k::integer_sum_order_of<W, T, In>();
+  for (int t = 0; t < T; ++t)
+    for (int o = 0; o < Out; ++o)
+      ASSERT_EQ(
+          y[t * Out + o],
+          orderedDot(format, group, In, &packed[o * rowSize], levels, t, order))
+          << "token " << t << " row " << o << " order " << int(order);
+}
+
+// The AVX-512 and AVX2 builds run only where the CPU has the instructions.
+#if defined(G4K_EXPECT_AVX512)
 #define SKIP_WITHOUT_THE_INSTRUCTIONS()                                        \
   if (!__builtin_cpu_supports("avx512bw") ||                                   \
       !__builtin_cpu_supports("avx512vnni"))                                   \
   GTEST_SKIP() << "this CPU has no AVX-512 VNNI"
+#elif defined(G4K_EXPECT_AVX2)
+#define SKIP_WITHOUT_THE_INSTRUCTIONS()                                        \
+  if (!__builtin_cpu_supports("avx2"))                                         \
+  GTEST_SKIP() << "this CPU has no AVX2"
 #else
 #define SKIP_WITHOUT_THE_INSTRUCTIONS() (void)0
 #endif
@@ -186,6 +309,25 @@ TEST(QuantisedKernels, ManyTokens) {
   // 16 rows and more: whole panels on AMX where there is AMX.
   checkKernels<g4k::q8, 24, 35, 128>(Format::Int8, 0);
   checkKernels<g4k::q4<32>, 40, 33, 256>(Format::Int4, 32);
+}
+
+// The x86 kernels' sums, bit for bit: chunks (decode, a few tokens) and
+// tokens in lanes (prefill), with passes of columns (2304 columns).
+TEST(QuantisedKernels, SumsInTheNamedOrder) {
+  SKIP_WITHOUT_THE_INSTRUCTIONS();
+#ifndef G4K_X86_KERNELS
+  GTEST_SKIP() << "the portable kernels' order depends on the C++ compiler";
+#else
+  checkSumOrder<g4k::q8, 1, 7, 192>(Format::Int8, 0);
+  checkSumOrder<g4k::q8, 3, 5, 128>(Format::Int8, 0);
+  checkSumOrder<g4k::q8, 20, 6, 2304>(Format::Int8, 0);
+  checkSumOrder<g4k::q4<32>, 1, 9, 256>(Format::Int4, 32);
+  checkSumOrder<g4k::q4<64>, 2, 5, 384>(Format::Int4, 64);
+  checkSumOrder<g4k::q4<128>, 1, 3, 384>(Format::Int4, 128);
+  checkSumOrder<g4k::q4<32>, 37, 5, 4480>(Format::Int4, 32);
+  checkSumOrder<g4k::q4<64>, 17, 7, 256>(Format::Int4, 64);
+  checkSumOrder<g4k::q4<128>, 9, 3, 384>(Format::Int4, 128);
+#endif
 }
 
 #ifdef G4K_AVX512
@@ -310,6 +452,11 @@ TEST(QuantisedKernels, BuiltForTheExpectedInstructions) {
   EXPECT_TRUE(g4k::kAvx512Kernels);
 #else
   EXPECT_FALSE(g4k::kAvx512Kernels);
+#endif
+#ifdef G4K_EXPECT_AVX2
+  EXPECT_TRUE(g4k::kAvx2Kernels);
+#else
+  EXPECT_FALSE(g4k::kAvx2Kernels);
 #endif
 }
 
