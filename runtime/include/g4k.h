@@ -542,7 +542,7 @@ inline void quantize_activations(const float *x,
     }
 }
 
-/// f32 activations for the f32 / bf16 kernels of many tokens (AVX-512).
+/// f32 activations for the x86 f32 / bf16 kernels (g4k_x86.h).
 template <int T, int In> struct float_rows { const float *x; };
 
 /// The activation block of int8 weights.
@@ -714,14 +714,15 @@ template <typename W, int In> constexpr bool uses_int8_activations() {
 }
 
 /// The activations linear() gives weights W: f32 rows (as float_rows for
-/// the AVX-512 f32 / bf16 kernels), or int8 quantised in the layout of the
+/// the x86 f32 / bf16 kernels), or int8 quantised in the layout of the
 /// best integer kernel compiled in.
 template <typename W, int T, int In> struct prepared_activations {
-#ifdef G4K_AVX512
-  using type = std::conditional_t<(std::is_same<W, float>::value ||
-                                   std::is_same<W, bf16>::value) &&
-                                      In % 16 == 0,
-                                  float_rows<T, In>, const float *>;
+#ifdef G4K_X86_KERNELS
+  using type =
+      std::conditional_t<(std::is_same<W, float>::value ||
+                          std::is_same<W, bf16>::value) &&
+                             In % x86_kernels::float_vector::kLanes == 0,
+                         float_rows<T, In>, const float *>;
 #else
   using type = const float *;
 #endif

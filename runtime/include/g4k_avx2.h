@@ -30,14 +30,6 @@
 
 #include <immintrin.h>
 
-// The tiles' loops over rows, tokens and columns are unrolled so that their
-// sums live in registers (GCC keeps arrays indexed by a loop in memory).
-#if defined(__clang__)
-#define G4K_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define G4K_UNROLL _Pragma("GCC unroll 32")
-#endif
-
 namespace g4k {
 namespace avx2 {
 
@@ -651,6 +643,44 @@ inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
       });
 }
 
+//===----------------------------------------------------------------------===//
+// f32 and bf16 weights (f32 activations): x86::float_tile on 8 floats, in
+// tiles of 3 rows x 4 tokens (12 sums, the weights and an activation in 16
+// registers).
+//===----------------------------------------------------------------------===//
+
+constexpr int kFloatRowTile = 3, kFloatTokenTile = 4;
+
+/// x86::float_tile's vector: 8 floats.
+struct float_vector {
+  using type = __m256;
+  static constexpr int kLanes = 8;
+  static __m256 zero() { return _mm256_setzero_ps(); }
+  static __m256 load(const float *p) { return _mm256_loadu_ps(p); }
+  static __m256 load(const bf16 *p) {
+    const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
+  }
+  static __m256 fmadd(__m256 a, __m256 b, __m256 acc) {
+    return _mm256_fmadd_ps(a, b, acc);
+  }
+  static float sum(__m256 v) {
+    const __m128 fours =
+        _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 twos = _mm_add_ps(fours, _mm_movehl_ps(fours, fours));
+    return _mm_cvtss_f32(_mm_add_ss(twos, _mm_movehdup_ps(twos)));
+  }
+};
+
+/// Rows [begin, end) of |w| against the T tokens of |a|: y[t * Stride + o].
+template <int T, int In, int Stride, typename W>
+inline void dot_rows(const float_rows<T, In> &a, const W *w, int64_t begin,
+                     int64_t end, float *y) {
+  x86::float_rows_by_tiles<float_vector, kFloatRowTile, kFloatTokenTile,
+                           Stride>(a, w, begin, end, y);
+}
+
 /// The lane layout for weights W, or void where it does not apply.
 template <typename W, int T, int In> struct lane_activations_for {
   using F = lane_format<W>;
@@ -672,7 +702,5 @@ template <typename W, int T, int In> struct activations {
 
 } // namespace avx2
 } // namespace g4k
-
-#undef G4K_UNROLL
 
 #endif // G4K_AVX2_H

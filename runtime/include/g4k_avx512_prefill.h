@@ -24,14 +24,6 @@
 #ifndef G4K_AVX512_PREFILL_H
 #define G4K_AVX512_PREFILL_H
 
-// The tiles' loops over rows, tokens and columns are unrolled so that their
-// sums live in registers (GCC keeps arrays indexed by a loop in memory).
-#if defined(__clang__)
-#define G4K_UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define G4K_UNROLL _Pragma("GCC unroll 32")
-#endif
-
 namespace g4k {
 namespace avx512 {
 
@@ -443,64 +435,30 @@ inline void dot_rows(const lane_activations<T, In, lane_format<W>::kBlock,
 
 constexpr int kFloatRowTile = 6, kFloatTokenTile = 4;
 
-inline __m512 load16(const float *p) { return _mm512_loadu_ps(p); }
-inline __m512 load16(const bf16 *p) {
-  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
-  return _mm512_castsi512_ps(
-      _mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
-}
-
-/// y[k * Stride + r] = x[k] . w[r] for R rows of |w| and K tokens of |x|.
-template <int R, int K, int In, int Stride, typename W>
-inline void float_tile(const float *x, const W *w, float *y) {
-  __m512 acc[R][K];
-  G4K_UNROLL
-  for (int r = 0; r < R; ++r) {
-    G4K_UNROLL
-    for (int k = 0; k < K; ++k)
-      acc[r][k] = _mm512_setzero_ps();
+/// x86::float_tile's vector: 16 floats.
+struct float_vector {
+  using type = __m512;
+  static constexpr int kLanes = 16;
+  static __m512 zero() { return _mm512_setzero_ps(); }
+  static __m512 load(const float *p) { return _mm512_loadu_ps(p); }
+  static __m512 load(const bf16 *p) {
+    const __m256i bits =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
   }
-  for (int i = 0; i < In; i += 16) {
-    __m512 weights[R];
-    G4K_UNROLL
-    for (int r = 0; r < R; ++r) {
-      weights[r] = load16(w + r * In + i);
-      prefetch_row<R>(bytes_of(w + r * In), In * sizeof(W), i * sizeof(W));
-    }
-    G4K_UNROLL
-    for (int k = 0; k < K; ++k) {
-      const __m512 activations = _mm512_loadu_ps(x + k * In + i);
-      G4K_UNROLL
-      for (int r = 0; r < R; ++r)
-        acc[r][k] = _mm512_fmadd_ps(weights[r], activations, acc[r][k]);
-    }
+  static __m512 fmadd(__m512 a, __m512 b, __m512 acc) {
+    return _mm512_fmadd_ps(a, b, acc);
   }
-  G4K_UNROLL
-  for (int r = 0; r < R; ++r) {
-    G4K_UNROLL
-    for (int k = 0; k < K; ++k)
-      y[k * Stride + r] = _mm512_reduce_add_ps(acc[r][k]);
-  }
-}
+  static float sum(__m512 v) { return _mm512_reduce_add_ps(v); }
+};
 
 /// Rows [begin, end) of |w| against the T tokens of |a|: y[t * Stride + o].
 template <int T, int In, int Stride, typename W>
 inline void dot_rows(const float_rows<T, In> &a, const W *w, int64_t begin,
                      int64_t end, float *y) {
-  auto tokens = [&](auto tile_rows, int64_t o) {
-    constexpr int R = decltype(tile_rows)::value;
-    int t0 = 0;
-    for (; t0 + kFloatTokenTile <= T; t0 += kFloatTokenTile)
-      float_tile<R, kFloatTokenTile, In, Stride>(a.x + t0 * In, w + o * In,
-                                                 y + t0 * Stride + o);
-    if constexpr (T % kFloatTokenTile != 0)
-      float_tile<R, T % kFloatTokenTile, In, Stride>(a.x + t0 * In, w + o * In,
-                                                     y + t0 * Stride + o);
-  };
-  int64_t o = begin;
-  for (; o + kFloatRowTile <= end; o += kFloatRowTile)
-    tokens(std::integral_constant<int, kFloatRowTile>(), o);
-  with_rows<kFloatRowTile - 1>(end - o, [&](auto rows) { tokens(rows, o); });
+  x86::float_rows_by_tiles<float_vector, kFloatRowTile, kFloatTokenTile,
+                           Stride>(a, w, begin, end, y);
 }
 
 /// The lane layout for weights W, or void where it does not apply.
@@ -514,7 +472,5 @@ template <typename W, int T, int In> struct lane_activations_for {
 
 } // namespace avx512
 } // namespace g4k
-
-#undef G4K_UNROLL
 
 #endif // G4K_AVX512_PREFILL_H

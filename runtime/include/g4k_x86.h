@@ -1,9 +1,10 @@
 //===- g4k_x86.h - what the x86-64 integer kernels share --------*- C++ -*-===//
 //
-// Part of g4c. Included by g4k_avx512.h and g4k_avx2.h: how the matrix
-// kernels stream weight rows (software prefetches ahead of the reads) and
-// walk a matrix in register tiles of rows x tokens. No instruction here
-// needs more than SSE.
+// Part of g4c. Included by g4k_avx512.h and g4k_avx2.h (after g4k.h's
+// types): how the matrix kernels stream weight rows (software prefetches
+// ahead of the reads) and walk a matrix in register tiles of rows x tokens,
+// and the f32 / bf16 tiles over either ISA's float vector. No instruction
+// here needs more than SSE.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+
+// The tiles' loops over rows, tokens and columns are unrolled so that their
+// sums live in registers (GCC keeps arrays indexed by a loop in memory).
+#if defined(__clang__)
+#define G4K_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define G4K_UNROLL _Pragma("GCC unroll 32")
+#endif
 
 namespace g4k {
 namespace x86 {
@@ -121,6 +130,69 @@ inline void walk_lane_tiles(const uint8_t *w, size_t size, int64_t begin,
       vectors(std::integral_constant<int, RowTile>(), o);
     with_rows<RowTile - 1>(end - o, [&](auto rows) { vectors(rows, o); });
   }
+}
+
+//===----------------------------------------------------------------------===//
+// f32 and bf16 weights (f32 activations): a register tile of rows x tokens
+// of partial sums one vector V wide (V: the ISA's float_vector), so that
+// each weight vector (bf16 widened once) meets K tokens and each activation
+// vector R rows before the next columns; one horizontal sum per row and
+// token.
+//===----------------------------------------------------------------------===//
+
+/// y[k * Stride + r] = x[k] . w[r] for R rows of |w| and K tokens of |x|.
+template <typename V, int R, int K, int In, int Stride, typename W>
+inline void float_tile(const float *x, const W *w, float *y) {
+  typename V::type acc[R][K];
+  G4K_UNROLL
+  for (int r = 0; r < R; ++r) {
+    G4K_UNROLL
+    for (int k = 0; k < K; ++k)
+      acc[r][k] = V::zero();
+  }
+  for (int i = 0; i < In; i += V::kLanes) {
+    typename V::type weights[R];
+    G4K_UNROLL
+    for (int r = 0; r < R; ++r) {
+      weights[r] = V::load(w + r * In + i);
+      prefetch_row<R>(bytes_of(w + r * In), In * sizeof(W), i * sizeof(W));
+    }
+    G4K_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const typename V::type activations = V::load(x + k * In + i);
+      G4K_UNROLL
+      for (int r = 0; r < R; ++r)
+        acc[r][k] = V::fmadd(weights[r], activations, acc[r][k]);
+    }
+  }
+  G4K_UNROLL
+  for (int r = 0; r < R; ++r) {
+    G4K_UNROLL
+    for (int k = 0; k < K; ++k)
+      y[k * Stride + r] = V::sum(acc[r][k]);
+  }
+}
+
+/// Rows [begin, end) of |w| against the T tokens of |a| in float_tiles of
+/// RowTile rows x TokenTile tokens (fewer at the edges): y[t * Stride + o].
+template <typename V, int RowTile, int TokenTile, int Stride, int T, int In,
+          typename W>
+inline void float_rows_by_tiles(const float_rows<T, In> &a, const W *w,
+                                int64_t begin, int64_t end, float *y) {
+  auto tokens = [&](auto tile_rows, int64_t o) {
+    constexpr int R = decltype(tile_rows)::value;
+    int t0 = 0;
+    for (; t0 + TokenTile <= T; t0 += TokenTile)
+      float_tile<V, R, TokenTile, In, Stride>(a.x + t0 * In, w + o * In,
+                                              y + t0 * Stride + o);
+    if constexpr (T % TokenTile != 0)
+      float_tile<V, R, T % TokenTile, In, Stride>(a.x + t0 * In, w + o * In,
+                                                  y + t0 * Stride + o);
+  };
+  int64_t o = begin;
+  for (; o + RowTile <= end; o += RowTile)
+    tokens(std::integral_constant<int, RowTile>(), o);
+  with_rows<RowTile - 1>(end - o, [&](auto rows) { tokens(rows, o); });
 }
 
 } // namespace x86
