@@ -133,10 +133,10 @@ done
 # Prefill's matrix products against the multiply-add peak (same run).
 if [ "$summary_only" = 1 ]; then
   :
-elif grep -q avx512f /proc/cpuinfo; then
+elif grep -qE "avx512f|avx2" /proc/cpuinfo; then
   "$root/bench/linear.sh" "$work" >"$work/linear.txt"
 else
-  echo "(no AVX-512 here: bench/linear.sh measures the AVX-512 kernels)" >"$work/linear.txt"
+  echo "(no AVX-512 or AVX2 here: bench/linear.sh measures their kernels)" >"$work/linear.txt"
 fi
 # Decode's matrix-vector products against the read bandwidth (same run).
 [ "$summary_only" = 1 ] || "$root/bench/decode.sh" "$work" >"$work/decode.txt"

@@ -171,8 +171,8 @@ inline void quantize_activations(const float *x,
 }
 
 /// The weight scales of lanes 8h..8h+7 of chunk |c| of |row|, as floats:
-/// lane l of the chunk belongs to its group (l * Group / 128) / 4 ... that
-/// is l / (16 / groups per chunk).
+/// lane l of the chunk belongs to the chunk's group l / (16 / groups per
+/// chunk).
 template <int In, int Group>
 inline __m256 q4_lane_scales(const uint8_t *row, int c, int h) {
   constexpr int kGroups = 128 / Group; // per chunk, 1 to 4
