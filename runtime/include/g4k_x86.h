@@ -1,4 +1,4 @@
-//===- g4k_x86.h - what the x86-64 integer kernels share --------*- C++ -*-===//
+//===- g4k_x86.h - what the x86-64 matrix kernels share ---------*- C++ -*-===//
 //
 // Part of g4c. Included by g4k_avx512.h and g4k_avx2.h (after g4k.h's
 // types): how the matrix kernels stream weight rows (software prefetches
