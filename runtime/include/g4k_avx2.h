@@ -36,7 +36,6 @@ namespace avx2 {
 using x86::prefetch;
 using x86::prefetch_row;
 using x86::rows_by_tiles;
-using x86::with_rows;
 
 /// acc + a * b, rounded after the multiply and after the add: the empty asm
 /// ends the product's expression, so that no compiler fuses it into the add.

@@ -36,11 +36,9 @@
 namespace g4k {
 namespace avx512 {
 
-using x86::kPrefetchBytes;
 using x86::prefetch;
 using x86::prefetch_row;
 using x86::rows_by_tiles;
-using x86::with_rows;
 
 /// Tokens computed together against one weight row: the row's unpacked
 /// chunk stays in registers for all of them (prefill's matrix-matrix form).
