@@ -4,7 +4,7 @@
 # with the same -march) may use the instructions, so it must not start
 # elsewhere. Elsewhere it prints why and exits 77 (ctest: skipped).
 # usage: run-where-cpu-has.sh "FLAG..." PROGRAM [ARGS...]
-#   FLAG: a /proc/cpuinfo flag, e.g. avx512vnni
+#   FLAG: a /proc/cpuinfo flag, as the kernel names it (avx512_vnni, f16c)
 set -euo pipefail
 flags=$1
 shift
