@@ -82,6 +82,7 @@ struct bf16 {
 };
 
 inline float widen(float value) { return value; }
+inline float widen(int8_t value) { return float(value); } // int8 KV rows
 inline float widen(bf16 value) {
   uint32_t bits = uint32_t(value.bits) << 16;
   float result;
@@ -288,6 +289,13 @@ typedef float lane_vector __attribute__((vector_size(kLanes * sizeof(float))));
 G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const float *p) {
   std::memcpy(&v, p, sizeof(v));
 }
+/// kLanes int8 values (an int8 KV cache's row), as floats.
+G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const int8_t *p) {
+  typedef int8_t lane_bytes __attribute__((vector_size(kLanes)));
+  lane_bytes bytes;
+  std::memcpy(&bytes, p, sizeof(bytes));
+  v = __builtin_convertvector(bytes, lane_vector);
+}
 #endif
 
 /// sum_i a[i] * b[i] as dot's kLanes partial sums, then added pairwise
@@ -295,10 +303,11 @@ G4K_WIDE_VECTORS inline void load_lanes(lane_vector &v, const float *p) {
 /// additions, whose latency was most of an attention score's time. GCC and
 /// clang get the partial sums as one vector (their vector extension: the
 /// loop vectoriser keeps dot's, but not this, in full-width registers);
-/// other compilers the same values from an array.
-template <int N>
+/// other compilers the same values from an array. |b|: floats, or an int8
+/// KV cache's levels (each widened to float).
+template <int N, typename B>
 G4K_NO_CONTRACT G4K_WIDE_VECTORS inline float
-dot_pairwise(const float *__restrict a, const float *__restrict b) {
+dot_pairwise(const float *__restrict a, const B *__restrict b) {
   G4K_NO_CONTRACT_BODY
   constexpr int kBody = N / kLanes * kLanes;
   float partial[kLanes] = {};
@@ -314,14 +323,14 @@ dot_pairwise(const float *__restrict a, const float *__restrict b) {
 #else
   for (int i = 0; i < kBody; i += kLanes)
     for (int lane = 0; lane < kLanes; ++lane)
-      partial[lane] += a[i + lane] * b[i + lane];
+      partial[lane] += a[i + lane] * widen(b[i + lane]);
 #endif
   for (int width = kLanes / 2; width > 0; width /= 2)
     for (int lane = 0; lane < width; ++lane)
       partial[lane] += partial[lane + width];
   float sum = partial[0];
   for (int i = kBody; i < N; ++i)
-    sum += a[i] * b[i];
+    sum += a[i] * widen(b[i]);
   return sum;
 }
 
@@ -996,16 +1005,14 @@ inline float key_dot(const f32_kv &cache, int64_t slot, int head,
                      const float *q) {
   return dot_pairwise<HeadDim>(q, cache.k + (slot * KvHeads + head) * HeadDim);
 }
+/// (q . the row's levels, in dot_pairwise's order) * the row's scale.
 template <int HeadDim, int KvHeads>
 G4K_NO_CONTRACT inline float key_dot(const q8_kv &cache, int64_t slot, int head,
                                      const float *q) {
   G4K_NO_CONTRACT_BODY
   const int64_t row = slot * KvHeads + head;
-  const int8_t *k = cache.k + row * HeadDim;
-  float sum = 0;
-  for (int i = 0; i < HeadDim; ++i)
-    sum += q[i] * float(k[i]);
-  return sum * cache.k_scales[row];
+  return dot_pairwise<HeadDim>(q, cache.k + row * HeadDim) *
+         cache.k_scales[row];
 }
 
 /// out += weight * V[slot][head]
@@ -1095,11 +1102,11 @@ G4K_WIDE_VECTORS inline void pairwise_sums(lane_vector (&sums)[M], float *out) {
 }
 
 /// scores[g * stride + j] = q_g . key j (dot_pairwise) for Heads query
-/// heads (|q|: [Heads][HeadDim]) and P keys: each key and query vector is
-/// loaded once for all of them.
-template <int HeadDim, int Heads, int P>
+/// heads (|q|: [Heads][HeadDim]) and P keys (floats, or int8 levels): each
+/// key and query vector is loaded once for all of them.
+template <int HeadDim, int Heads, int P, typename K>
 G4K_NO_CONTRACT G4K_WIDE_VECTORS inline void
-key_scores(const float *__restrict q, const float *const *keys, float *scores,
+key_scores(const float *__restrict q, const K *const *keys, float *scores,
            int64_t stride) {
   G4K_NO_CONTRACT_BODY
   lane_vector sums[P * Heads] = {};
@@ -1121,13 +1128,15 @@ key_scores(const float *__restrict q, const float *const *keys, float *scores,
       scores[g * stride + j] = result[j * Heads + g];
 }
 
-/// out[g] += weights[g * stride + n] * value row n, over n < count in order,
-/// for Heads query heads: 2 vectors of every head's output stay in registers
-/// while the rows go by.
-template <int HeadDim, int Heads, typename Row>
+/// out[g] += weight(weights[g * stride + n], n) * value row n, over n <
+/// count in order, for Heads query heads: 2 vectors of every head's output
+/// stay in registers while the rows (floats, or int8 levels) go by. |weight|
+/// gives a position's weight as its row needs it (an int8 row: times the
+/// row's scale, rounded, as value_axpy does).
+template <int HeadDim, int Heads, typename Row, typename Weight>
 G4K_NO_CONTRACT G4K_WIDE_VECTORS inline void
 value_rows(const float *weights, int64_t stride, int64_t count, Row row,
-           float *__restrict out) {
+           Weight weight, float *__restrict out) {
   G4K_NO_CONTRACT_BODY
   constexpr int kSlice = 2 * kLanes;
   static_assert(HeadDim % kSlice == 0, "whole slices");
@@ -1137,12 +1146,12 @@ value_rows(const float *weights, int64_t stride, int64_t count, Row row,
       for (int h = 0; h < 2; ++h)
         load_lanes(acc[g][h], out + g * HeadDim + i + h * kLanes);
     for (int64_t n = 0; n < count; ++n) {
-      const float *v = row(n) + i;
+      const auto *v = row(n) + i;
       lane_vector v0, v1;
       load_lanes(v0, v);
       load_lanes(v1, v + kLanes);
       for (int g = 0; g < Heads; ++g) {
-        const float w = weights[g * stride + n];
+        const float w = weight(weights[g * stride + n], n);
         acc[g][0] += w * v0;
         acc[g][1] += w * v1;
       }
@@ -1152,29 +1161,78 @@ value_rows(const float *weights, int64_t stride, int64_t count, Row row,
   }
 }
 
-/// Asks for the Floats floats at |row| to come into L2: decode's K and V
+/// Asks for the Bytes bytes at |row| to come into L2: decode's K and V
 /// rows come from memory, and the loops above stalled on their loads.
-template <int Floats> inline void prefetch_floats(const float *row) {
-  for (int i = 0; i < Floats; i += kLanes)
-    __builtin_prefetch(row + i, 0, 2);
+template <int Bytes> inline void prefetch_bytes(const void *row) {
+  for (int i = 0; i < Bytes; i += 64)
+    __builtin_prefetch(static_cast<const char *>(row) + i, 0, 2);
 }
 
 /// How far ahead of its scores attend_heads asks for K rows.
 constexpr int kKeyPrefetchBytes = 8192;
 
+/// What the vector loops need of a KV cache's rows: their elements, and
+/// what a row's scores and weights become (an f32 row: themselves).
+template <typename Cache> struct kv_rows_of;
+template <> struct kv_rows_of<f32_kv> {
+  using element = float;
+  static float score(const f32_kv &, int64_t, float sum) { return sum; }
+  static float weight(const f32_kv &, int64_t, float w) { return w; }
+};
+/// An int8 row: its levels, and its scale applied as key_dot and
+/// value_axpy apply it (after the sum; to the weight before the products).
+template <> struct kv_rows_of<q8_kv> {
+  using element = int8_t;
+  static float score(const q8_kv &cache, int64_t row, float sum) {
+    return sum * cache.k_scales[row];
+  }
+  static float weight(const q8_kv &cache, int64_t row, float w) {
+    return w * cache.v_scales[row];
+  }
+};
+
 /// The K and V rows of KV head |kv| that a query reads: position p <
-/// fresh_start in slot p % Slots of an f32 cache, p >= fresh_start in row
-/// p - fresh_start of the fresh rows; and the vector loops over them.
-template <int HeadDim, int KvHeads, int Slots> struct cache_rows {
+/// fresh_start in slot p % Slots of the cache (f32 or int8), p >=
+/// fresh_start in row p - fresh_start of the fresh rows (f32); and the
+/// vector loops over them, the cached and the fresh positions of a block
+/// apart (their rows differ in type).
+template <int HeadDim, int KvHeads, int Slots, typename Cache = f32_kv>
+struct cache_rows {
+  using rows = kv_rows_of<Cache>;
+  using element = typename rows::element;
   static constexpr int kRow = KvHeads * HeadDim;
-  const f32_kv &cache;
+  const Cache &cache;
   int kv;
   const float *fresh_keys, *fresh_values;
   int64_t fresh_start;
 
-  const float *row(const float *cached, const float *fresh, int64_t p) const {
-    return p < fresh_start ? cached + ((p % Slots) * KvHeads + kv) * HeadDim
-                           : fresh + (p - fresh_start) * kRow + kv * HeadDim;
+  /// The cache's row index of position p < fresh_start (scales: one a row).
+  int64_t cached(int64_t p) const { return (p % Slots) * KvHeads + kv; }
+  const float *fresh(const float *rows, int64_t p) const {
+    return rows + (p - fresh_start) * kRow + kv * HeadDim;
+  }
+  const void *key_row(int64_t p) const {
+    return p < fresh_start
+               ? static_cast<const void *>(cache.k + cached(p) * HeadDim)
+               : fresh(fresh_keys, p);
+  }
+  const void *value_row(int64_t p) const {
+    return p < fresh_start
+               ? static_cast<const void *>(cache.v + cached(p) * HeadDim)
+               : fresh(fresh_values, p);
+  }
+  /// Positions [block, block + count) as the cached part, then the fresh
+  /// one: part(first, count, fresh) for each that is not empty.
+  template <typename Part>
+  void by_part(int64_t block, int64_t count, Part part) const {
+    const int64_t end = block + count;
+    const int64_t split = fresh_start < block ? block
+                          : fresh_start < end ? fresh_start
+                                              : end;
+    if (split > block)
+      part(block, split - block, std::false_type());
+    if (end > split)
+      part(split, end - split, std::true_type());
   }
 
   /// scores[g * stride + n] = q_g . K[block + n] for n < count, Heads query
@@ -1183,27 +1241,52 @@ template <int HeadDim, int KvHeads, int Slots> struct cache_rows {
   G4K_NO_CONTRACT void key_scores(const float *q, int64_t block, int64_t count,
                                   int64_t last, float *scores,
                                   int64_t stride) const {
+    by_part(block, count, [&](int64_t first, int64_t n_part, auto is_fresh) {
+      constexpr bool kFresh = decltype(is_fresh)::value;
+      using K = std::conditional_t<kFresh, float, element>;
+      auto key = [&](int64_t p) -> const K * {
+        if constexpr (kFresh)
+          return fresh(fresh_keys, p);
+        else
+          return cache.k + cached(p) * HeadDim;
+      };
+      float *part_scores = scores + (first - block);
+      part_key_scores<Heads, K>(q, first, n_part, last, part_scores, stride,
+                                key);
+      if constexpr (!kFresh && !std::is_same<element, float>::value)
+        for (int64_t n = 0; n < n_part; ++n)
+          for (int g = 0; g < Heads; ++g) {
+            float &score = part_scores[g * stride + n];
+            score = rows::score(cache, cached(first + n), score);
+          }
+    });
+  }
+
+  /// key_scores over positions of one kind (rows of type K from key(p)).
+  template <int Heads, typename K, typename Key>
+  G4K_NO_CONTRACT void
+  part_key_scores(const float *q, int64_t first, int64_t count, int64_t last,
+                  float *scores, int64_t stride, Key key) const {
     constexpr int kPositions = kLanes / Heads; // one vector of scores
-    constexpr int64_t kAhead = kKeyPrefetchBytes / (HeadDim * 4) > 0
-                                   ? kKeyPrefetchBytes / (HeadDim * 4)
-                                   : 1;
+    constexpr int kKeyBytes = HeadDim * int(sizeof(element));
+    constexpr int64_t kAhead =
+        kKeyPrefetchBytes / kKeyBytes > 0 ? kKeyPrefetchBytes / kKeyBytes : 1;
     int64_t n = 0;
     for (; n + kPositions <= count; n += kPositions) {
-      const float *keys[kPositions];
+      const K *keys[kPositions];
       for (int j = 0; j < kPositions; ++j) {
-        const int64_t p = block + n + j, ahead = p + kAhead;
-        keys[j] = row(cache.k, fresh_keys, p);
+        const int64_t p = first + n + j, ahead = p + kAhead;
+        keys[j] = key(p);
         // The K row kAhead positions on, and this V row, which value_rows
         // reads once the block's scores are done.
-        prefetch_floats<HeadDim>(
-            row(cache.k, fresh_keys, ahead <= last ? ahead : last));
-        prefetch_floats<HeadDim>(row(cache.v, fresh_values, p));
+        prefetch_bytes<kKeyBytes>(key_row(ahead <= last ? ahead : last));
+        prefetch_bytes<kKeyBytes>(value_row(p));
       }
       g4k::key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, stride);
     }
     for (; n < count; ++n) {
-      const float *key[1] = {row(cache.k, fresh_keys, block + n)};
-      g4k::key_scores<HeadDim, Heads, 1>(q, key, scores + n, stride);
+      const K *one[1] = {key(first + n)};
+      g4k::key_scores<HeadDim, Heads, 1>(q, one, scores + n, stride);
     }
   }
 
@@ -1211,18 +1294,31 @@ template <int HeadDim, int KvHeads, int Slots> struct cache_rows {
   template <int Heads>
   void value_rows(const float *weights, int64_t stride, int64_t block,
                   int64_t count, float *out) const {
-    g4k::value_rows<HeadDim, Heads>(
-        weights, stride, count,
-        [&](int64_t n) { return row(cache.v, fresh_values, block + n); }, out);
+    by_part(block, count, [&](int64_t first, int64_t n_part, auto is_fresh) {
+      const float *part_weights = weights + (first - block);
+      if constexpr (decltype(is_fresh)::value) {
+        g4k::value_rows<HeadDim, Heads>(
+            part_weights, stride, n_part,
+            [&](int64_t n) { return fresh(fresh_values, first + n); },
+            [](float w, int64_t) { return w; }, out);
+      } else {
+        g4k::value_rows<HeadDim, Heads>(
+            part_weights, stride, n_part,
+            [&](int64_t n) { return cache.v + cached(first + n) * HeadDim; },
+            [&](float w, int64_t n) {
+              return rows::weight(cache, cached(first + n), w);
+            },
+            out);
+      }
+    });
   }
 };
 
 /// Whether attend_heads takes the vector loops for this shape and cache.
 template <int HeadDim, int Heads, typename Cache>
-constexpr bool
-    kVectorAttention = std::is_same<Cache, f32_kv>::value &&
-                       (HeadDim % (2 * kLanes) == 0) && Heads <= kLanes &&
-                       (kLanes % Heads == 0);
+constexpr bool kVectorAttention =
+    (std::is_same<Cache, f32_kv>::value || std::is_same<Cache, q8_kv>::value) &&
+    (HeadDim % (2 * kLanes) == 0) && Heads <= kLanes && (kLanes % Heads == 0);
 #else
 template <int HeadDim, int Heads, typename Cache>
 constexpr bool kVectorAttention = false;
@@ -1369,7 +1465,7 @@ G4K_NO_CONTRACT inline void attend_heads(
     return fresh + (p - fresh_start) * kRow + kv * HeadDim;
   };
   if constexpr (kVectorAttention<HeadDim, Heads, Cache>) {
-    const cache_rows<HeadDim, KvHeads, Slots> kv_rows{
+    const cache_rows<HeadDim, KvHeads, Slots, Cache> kv_rows{
         cache, kv, fresh_keys, fresh_values, fresh_start};
     attend_blocks<HeadDim, Heads>(
         first, last, scores, room, out,
@@ -1658,8 +1754,8 @@ inline void attend_tokens(const float *q, const Cache &cache,
   if constexpr (T > 1 && kVectorAttention<HeadDim, QHeads / KvHeads, Cache>) {
     attend_tiles<T, HeadDim, QHeads, KvHeads, Window>(
         q, fresh_keys != nullptr, start, out, [&](int kv, int64_t fresh_start) {
-          return cache_rows<HeadDim, KvHeads, Slots>{cache, kv, fresh_keys,
-                                                     fresh_values, fresh_start};
+          return cache_rows<HeadDim, KvHeads, Slots, Cache>{
+              cache, kv, fresh_keys, fresh_values, fresh_start};
         });
     return;
   }

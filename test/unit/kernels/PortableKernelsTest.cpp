@@ -282,15 +282,36 @@ std::vector<float> attentionInDouble(const std::vector<float> &q, int heads,
   return out;
 }
 
+/// |count| int8 levels (an int8 KV cache's rows), all of -127 .. 127.
+std::vector<int8_t> randomLevels(size_t count, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> level(-127, 127);
+  std::vector<int8_t> levels(count);
+  for (int8_t &value : levels)
+    value = int8_t(level(rng));
+  return levels;
+}
+
+/// |count| values of |K|: floats in [-1, 1], or int8 levels.
+template <typename K> std::vector<K> randomRows(size_t count, unsigned seed) {
+  if constexpr (std::is_same<K, float>::value)
+    return randomValues(count, seed);
+  else
+    return randomLevels(count, seed);
+}
+
 #if defined(__GNUC__)
 /// key_scores gives dot_pairwise's scores bit for bit, each at
-/// scores[head * stride + key], for Heads query heads and P keys at once.
-template <int Heads, int P> void expectKeyScoresArePairwiseDots() {
+/// scores[head * stride + key], for Heads query heads and P keys at once
+/// (rows of floats, or of int8 levels).
+template <int Heads, int P, typename K = float>
+void expectKeyScoresArePairwiseDots() {
   constexpr int kHeadDim = 64, kStride = 19;
-  SCOPED_TRACE(::testing::Message() << Heads << " heads, " << P << " keys");
+  SCOPED_TRACE(::testing::Message() << Heads << " heads, " << P << " keys, "
+                                    << sizeof(K) << "-byte rows");
   const std::vector<float> q = randomValues(Heads * kHeadDim, 7 * Heads + P);
-  const std::vector<float> keys = randomValues(P * kHeadDim, 11 * Heads + P);
-  const float *rows[P];
+  const std::vector<K> keys = randomRows<K>(P * kHeadDim, 11 * Heads + P);
+  const K *rows[P];
   for (int j = 0; j < P; ++j) // not in memory order
     rows[j] = keys.data() + (P - 1 - j) * kHeadDim;
   std::vector<float> scores(Heads * kStride, -1.0f);
@@ -316,6 +337,8 @@ TEST(PortableKernels, KeyScoresArePairwiseDots) {
   expectKeyScoresArePairwiseDots<8, 2>();
   expectKeyScoresArePairwiseDots<8, 1>();
   expectKeyScoresArePairwiseDots<16, 1>();
+  expectKeyScoresArePairwiseDots<8, 2, int8_t>();
+  expectKeyScoresArePairwiseDots<1, 16, int8_t>();
 }
 
 TEST(PortableKernels, ValueRowsAddInPositionOrder) {
@@ -328,12 +351,35 @@ TEST(PortableKernels, ValueRowsAddInPositionOrder) {
   auto row = [&](int64_t n) {
     return rows.data() + (kCount - 1 - n) * kHeadDim;
   };
-  g4k::value_rows<kHeadDim, kHeads>(weights.data(), kStride, kCount, row,
-                                    actual.data());
+  g4k::value_rows<kHeadDim, kHeads>(
+      weights.data(), kStride, kCount, row, [](float w, int64_t) { return w; },
+      actual.data());
   for (int n = 0; n < kCount; ++n)
     for (int g = 0; g < kHeads; ++g)
       for (int i = 0; i < kHeadDim; ++i)
         expected[g * kHeadDim + i] += weights[g * kStride + n] * row(n)[i];
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_EQ(actual[i], expected[i]) << "at " << i;
+}
+
+// Rows of an int8 cache: each weight times its row's scale, then the
+// products, as value_axpy (the scalar loops' definition) adds them.
+TEST(PortableKernels, Int8ValueRowsAreValueAxpys) {
+  constexpr int kHeadDim = 64, kHeads = 8, kCount = 21, kStride = 24;
+  const std::vector<float> weights = randomValues(kHeads * kStride, 34);
+  const std::vector<int8_t> levels = randomLevels(kCount * kHeadDim, 35);
+  std::vector<float> scales = randomValues(kCount, 36, 0.02f);
+  const g4k::q8_kv cache{nullptr, levels.data(), nullptr, scales.data()};
+  std::vector<float> actual = randomValues(kHeads * kHeadDim, 37);
+  std::vector<float> expected = actual;
+  g4k::value_rows<kHeadDim, kHeads>(
+      weights.data(), kStride, kCount,
+      [&](int64_t n) { return levels.data() + n * kHeadDim; },
+      [&](float w, int64_t n) { return w * scales[n]; }, actual.data());
+  for (int n = 0; n < kCount; ++n)
+    for (int g = 0; g < kHeads; ++g)
+      g4k::value_axpy<kHeadDim, 1>(cache, n, 0, weights[g * kStride + n],
+                                   expected.data() + g * kHeadDim);
   for (size_t i = 0; i < actual.size(); ++i)
     ASSERT_EQ(actual[i], expected[i]) << "at " << i;
 }
@@ -441,28 +487,61 @@ TEST(PortableKernels, AttentionPartsMerge) {
   expectClose(actual, expected);
 }
 
+/// An int8 KV cache of random levels and scales ([rows][HeadDim], one
+/// scale a row), and the values it stands for (scale x level) as floats.
+struct RandomInt8Cache {
+  std::vector<int8_t> k, v;
+  std::vector<float> kScales, vScales, keys, values;
+
+  RandomInt8Cache(int rows, int headDim, unsigned seed)
+      : k(randomLevels(size_t(rows) * headDim, seed)),
+        v(randomLevels(size_t(rows) * headDim, seed + 1)),
+        kScales(randomValues(rows, seed + 2, 0.5f / 127)),
+        vScales(randomValues(rows, seed + 3, 1.0f / 127)), keys(k.size()),
+        values(v.size()) {
+    for (size_t i = 0; i < k.size(); ++i) {
+      keys[i] = kScales[i / headDim] * float(k[i]);
+      values[i] = vScales[i / headDim] * float(v[i]);
+    }
+  }
+  g4k::q8_kv view() const {
+    return {k.data(), v.data(), kScales.data(), vScales.data()};
+  }
+};
+
 /// Each token's attention from attend_tokens<T> (prefill: the token tiles
 /// of the vector loops) against the double oracle over the rows it reads:
 /// positions [max(0, p - Window + 1), p] for token t at p = start + t, from
 /// the fresh rows from |start| on (with them), else from the cache's slot
-/// p % Slots; query head h reads KV head h / (QHeads / KvHeads).
+/// p % Slots (f32, or with |int8| an int8 cache: the oracle reads the
+/// values it stands for); query head h reads KV head h / (QHeads /
+/// KvHeads).
 template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window>
-void checkTokenAttention(int64_t start, bool fresh) {
-  SCOPED_TRACE(::testing::Message() << T << " tokens from " << start
-                                    << (fresh ? ", fresh rows" : ""));
+void checkTokenAttention(int64_t start, bool fresh, bool int8 = false) {
+  SCOPED_TRACE(::testing::Message()
+               << T << " tokens from " << start << (fresh ? ", fresh rows" : "")
+               << (int8 ? ", int8 cache" : ""));
   constexpr int kRow = KvHeads * HeadDim, kGroup = QHeads / KvHeads;
   const std::vector<float> q = randomValues(T * QHeads * HeadDim, 61, 0.5f);
-  const std::vector<float> keys = randomValues(Slots * kRow, 62, 0.5f);
-  const std::vector<float> values = randomValues(Slots * kRow, 63);
+  const RandomInt8Cache int8Cache(Slots * KvHeads, HeadDim, 66);
+  const std::vector<float> keys =
+      int8 ? int8Cache.keys : randomValues(Slots * kRow, 62, 0.5f);
+  const std::vector<float> values =
+      int8 ? int8Cache.values : randomValues(Slots * kRow, 63);
   const std::vector<float> freshKeys = randomValues(T * kRow, 64, 0.5f);
   const std::vector<float> freshValues = randomValues(T * kRow, 65);
-  const g4k::f32_kv cache{keys.data(), values.data()};
   std::vector<float> scores(Slots + T), actual(q.size());
   g4k::threads().start();
-  g4k::attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(
-      q.data(), cache, fresh ? freshKeys.data() : nullptr,
-      fresh ? freshValues.data() : nullptr, start, scores.data(),
-      actual.data());
+  auto attend = [&](const auto &cache) {
+    g4k::attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(
+        q.data(), cache, fresh ? freshKeys.data() : nullptr,
+        fresh ? freshValues.data() : nullptr, start, scores.data(),
+        actual.data());
+  };
+  if (int8)
+    attend(int8Cache.view());
+  else
+    attend(g4k::f32_kv{keys.data(), values.data()});
   for (int t = 0; t < T; ++t) {
     const int64_t p = start + t;
     const int64_t first = Window > 0 && p >= Window ? p - Window + 1 : 0;
@@ -496,7 +575,69 @@ TEST(PortableKernels, TokenAttentionAgainstDouble) {
   checkTokenAttention<11, 64, 4, 2, 256, 0>(0, false);
   checkTokenAttention<11, 64, 4, 2, 256, 0>(130, false);
   checkTokenAttention<11, 64, 4, 2, 256, 0>(130, true);
+  // The same over int8 caches, whose rows the vector loops widen.
+  checkTokenAttention<11, 64, 4, 2, 80, 70>(150, true, /*int8=*/true);
+  checkTokenAttention<11, 64, 4, 2, 256, 0>(130, false, /*int8=*/true);
+  // Decode: one token, the positions split across the pool.
+  checkTokenAttention<1, 64, 8, 1, 256, 0>(200, false, /*int8=*/true);
+  checkTokenAttention<1, 64, 8, 1, 256, 0>(200, true, /*int8=*/true);
 }
+
+#if defined(__GNUC__)
+// The vector loops over an int8 cache compute what the scalar ones
+// (key_dot, value_axpy: the loops of head sizes that are not whole vectors)
+// compute, bit for bit: 8 query heads over 13 positions from a ring and the
+// current rows, in blocks of every size the scores' room allows.
+TEST(PortableKernels, Int8CacheVectorAttentionIsTheScalarLoops) {
+  constexpr int kHeadDim = 64, kQHeads = 8, kKvHeads = 1, kSlots = 64;
+  const int64_t first = 20, last = 32, freshStart = 30;
+  const std::vector<float> q = randomValues(kQHeads * kHeadDim, 71, 0.5f);
+  const RandomInt8Cache int8Cache(kSlots, kHeadDim, 72);
+  const g4k::q8_kv cache = int8Cache.view();
+  const std::vector<float> freshKeys = randomValues(3 * kHeadDim, 76, 0.5f);
+  const std::vector<float> freshValues = randomValues(3 * kHeadDim, 77);
+  auto fresh = [&](const std::vector<float> &rows, int64_t p) {
+    return rows.data() + (p - freshStart) * kHeadDim;
+  };
+  for (int room : {8 * 13, 8 * 5, 8 * 3, 8}) {
+    SCOPED_TRACE(::testing::Message() << "room " << room);
+    std::vector<float> scores(room), actual(kQHeads * kHeadDim),
+        expected(actual.size());
+    g4k::attend_heads<kHeadDim, kKvHeads, kSlots, kQHeads>(
+        q.data(), cache, 0, freshKeys.data(), freshValues.data(), freshStart,
+        first, last, scores.data(), room, actual.data());
+    g4k::attend_blocks<kHeadDim, kQHeads>(
+        first, last, scores.data(), room, expected.data(),
+        [&](int64_t block, int64_t count, float *blockScores, int64_t stride) {
+          for (int64_t p = block; p < block + count; ++p)
+            for (int g = 0; g < kQHeads; ++g)
+              blockScores[g * stride + p - block] =
+                  p < freshStart
+                      ? g4k::key_dot<kHeadDim, kKvHeads>(
+                            cache, p % kSlots, 0, q.data() + g * kHeadDim)
+                      : g4k::dot_pairwise<kHeadDim>(q.data() + g * kHeadDim,
+                                                    fresh(freshKeys, p));
+        },
+        [&](int64_t block, int64_t count, const float *weights, int64_t stride,
+            float *sums) {
+          for (int64_t p = block; p < block + count; ++p)
+            for (int g = 0; g < kQHeads; ++g) {
+              const float weight = weights[g * stride + p - block];
+              float *sum = sums + g * kHeadDim;
+              if (p < freshStart) {
+                g4k::value_axpy<kHeadDim, kKvHeads>(cache, p % kSlots, 0,
+                                                    weight, sum);
+                continue;
+              }
+              for (int i = 0; i < kHeadDim; ++i)
+                sum[i] += weight * fresh(freshValues, p)[i];
+            }
+        });
+    for (size_t i = 0; i < actual.size(); ++i)
+      ASSERT_EQ(actual[i], expected[i]) << "at " << i;
+  }
+}
+#endif
 
 // int8 KV: kv_store_q8 keeps each head's row within half a step of its
 // absmax / 127 scale, and attention over the int8 cache is attention over
