@@ -82,7 +82,7 @@ inline void check(int status, const char *kernel) {
 }
 
 /// The generated attention passes' signatures (g4c_attention_scores,
-/// g4c_attention_values).
+/// g4c_attention_values) over an f32 cache ...
 using attention_scores_fn = int (*)(halide_buffer_t *q, halide_buffer_t *keys,
                                     halide_buffer_t *fresh, int kv,
                                     int fresh_start, int block,
@@ -93,18 +93,45 @@ using attention_values_fn = int (*)(halide_buffer_t *weights,
                                     int fresh_start, int block,
                                     halide_buffer_t *sums_in,
                                     halide_buffer_t *sums);
+/// ... and over an int8 one (int8_cache=true): the rows' scales after
+/// |block|.
+using int8_attention_scores_fn = int (*)(halide_buffer_t *q,
+                                         halide_buffer_t *keys,
+                                         halide_buffer_t *fresh, int kv,
+                                         int fresh_start, int block,
+                                         halide_buffer_t *key_scales,
+                                         halide_buffer_t *scores);
+using int8_attention_values_fn = int (*)(
+    halide_buffer_t *weights, halide_buffer_t *values, halide_buffer_t *fresh,
+    int kv, int fresh_start, int block, halide_buffer_t *sums_in,
+    halide_buffer_t *value_scales, halide_buffer_t *sums);
 
-/// The generated passes over the rows of KV head |kv| of an f32 cache of
-/// Slots rows and FreshRows fresh ones (0: none; positions from
+/// The passes' signatures and the rows' element type for a cache.
+template <typename Cache> struct attention_passes;
+template <> struct attention_passes<f32_kv> {
+  using scores_fn = attention_scores_fn;
+  using values_fn = attention_values_fn;
+  static halide_type_t element() { return f32(); }
+};
+template <> struct attention_passes<q8_kv> {
+  using scores_fn = int8_attention_scores_fn;
+  using values_fn = int8_attention_values_fn;
+  static halide_type_t element() { return i8(); }
+};
+
+/// The generated passes over the rows of KV head |kv| of a cache (f32 or
+/// int8) of Slots rows and FreshRows fresh ones (0: none; positions from
 /// fresh_start on), for Heads query heads: the loops of g4k::attend_tiles'
 /// rows_of, and attend_blocks' block_scores and block_values.
-template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads>
+template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads,
+          typename Cache = f32_kv>
 struct kernel_rows {
+  using passes = attention_passes<Cache>;
   static constexpr int kRow = KvHeads * HeadDim,
                        kFresh = FreshRows ? FreshRows : 1;
-  attention_scores_fn scores_kernel;
-  attention_values_fn values_kernel;
-  const f32_kv &cache;
+  typename passes::scores_fn scores_kernel;
+  typename passes::values_fn values_kernel;
+  const Cache &cache;
   const float *fresh_keys, *fresh_values;
   int kv;
   int64_t fresh_start;
@@ -115,13 +142,22 @@ struct kernel_rows {
                   int64_t /*last*/, float *scores, int64_t stride) const {
     static_assert(H == Heads, "the passes were generated for Heads");
     view<2> query(q, f32(), {HeadDim, Heads});
-    view<2> keys(cache.k, f32(), {kRow, Slots});
+    view<2> keys(cache.k, passes::element(), {kRow, Slots});
     // Without fresh rows the kernels read none: the cache stands in.
-    view<2> fresh(FreshRows ? fresh_keys : cache.k, f32(), {kRow, kFresh});
+    view<2> fresh(FreshRows ? static_cast<const void *>(fresh_keys) : cache.k,
+                  f32(), {kRow, kFresh});
     view<2> scored(scores, f32(), {int(count), Heads}, {1, int(stride)});
-    check(scores_kernel(query.get(), keys.get(), fresh.get(), kv,
-                        int(fresh_start), int(block), scored.get()),
-          "attention scores");
+    int status;
+    if constexpr (std::is_same<Cache, q8_kv>::value) {
+      view<1> scales(cache.k_scales, f32(), {Slots * KvHeads});
+      status = scores_kernel(query.get(), keys.get(), fresh.get(), kv,
+                             int(fresh_start), int(block), scales.get(),
+                             scored.get());
+    } else {
+      status = scores_kernel(query.get(), keys.get(), fresh.get(), kv,
+                             int(fresh_start), int(block), scored.get());
+    }
+    check(status, "attention scores");
   }
 
   /// out[g] += weights[g * stride + n] * V[block + n] for n < count.
@@ -129,28 +165,39 @@ struct kernel_rows {
   void value_rows(const float *weights, int64_t stride, int64_t block,
                   int64_t count, float *out) const {
     static_assert(H == Heads, "the passes were generated for Heads");
-    view<2> values(cache.v, f32(), {kRow, Slots});
-    view<2> fresh(FreshRows ? fresh_values : cache.v, f32(), {kRow, kFresh});
+    view<2> values(cache.v, passes::element(), {kRow, Slots});
+    view<2> fresh(FreshRows ? static_cast<const void *>(fresh_values) : cache.v,
+                  f32(), {kRow, kFresh});
     view<2> weighted(weights, f32(), {int(count), Heads}, {1, int(stride)});
     // In place: the sums in are the sums out.
     view<2> summed(out, f32(), {HeadDim, Heads});
-    check(values_kernel(weighted.get(), values.get(), fresh.get(), kv,
-                        int(fresh_start), int(block), summed.get(),
-                        summed.get()),
-          "attention values");
+    int status;
+    if constexpr (std::is_same<Cache, q8_kv>::value) {
+      view<1> scales(cache.v_scales, f32(), {Slots * KvHeads});
+      status = values_kernel(weighted.get(), values.get(), fresh.get(), kv,
+                             int(fresh_start), int(block), summed.get(),
+                             scales.get(), summed.get());
+    } else {
+      status = values_kernel(weighted.get(), values.get(), fresh.get(), kv,
+                             int(fresh_start), int(block), summed.get(),
+                             summed.get());
+    }
+    check(status, "attention values");
   }
 };
 
-/// split_attention's |heads| over an f32 cache of Slots rows and FreshRows
-/// fresh ones (0: none): for Heads query heads, g4k::attend_blocks with the
-/// Halide passes |scores_kernel| and |values_kernel| generated for that
-/// shape; for any other number (too little scratch to take a KV head's
+/// split_attention's |heads| over a cache (f32 or int8) of Slots rows and
+/// FreshRows fresh ones (0: none): for Heads query heads, g4k::attend_blocks
+/// with the Halide passes |scores_kernel| and |values_kernel| generated for
+/// that shape; for any other number (too little scratch to take a KV head's
 /// query heads together), g4k::attend_heads, which rounds alike.
-template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads>
-inline auto attention_heads(attention_scores_fn scores_kernel,
-                            attention_values_fn values_kernel,
-                            const f32_kv &cache, const float *fresh_keys,
-                            const float *fresh_values) {
+template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads,
+          typename Cache>
+inline auto
+attention_heads(typename attention_passes<Cache>::scores_fn scores_kernel,
+                typename attention_passes<Cache>::values_fn values_kernel,
+                const Cache &cache, const float *fresh_keys,
+                const float *fresh_values) {
   return [=](auto heads, const float *q, int kv, int64_t fresh_start,
              int64_t first, int64_t last, float *scores, int64_t room,
              float *out, float *lse) {
@@ -160,7 +207,7 @@ inline auto attention_heads(attention_scores_fn scores_kernel,
           q, cache, kv, fresh_keys, fresh_values, fresh_start, first, last,
           scores, room, out, lse);
     } else {
-      const kernel_rows<HeadDim, KvHeads, Slots, FreshRows, Heads> rows{
+      const kernel_rows<HeadDim, KvHeads, Slots, FreshRows, Heads, Cache> rows{
           scores_kernel, values_kernel, cache, fresh_keys, fresh_values, kv,
           fresh_start};
       attend_blocks<HeadDim, Heads>(
@@ -186,17 +233,18 @@ inline auto attention_heads(attention_scores_fn scores_kernel,
 /// takes them, so that the two round alike (a rounding apart can flip a
 /// quantised activation or an MoE router's choice).
 template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
-          int FreshRows>
-inline void attend_tokens(attention_scores_fn scores_kernel,
-                          attention_values_fn values_kernel, const float *q,
-                          const f32_kv &cache, const float *fresh_keys,
-                          const float *fresh_values, int64_t start,
-                          float *scores, float *out) {
+          int FreshRows, typename Cache>
+inline void
+attend_tokens(typename attention_passes<Cache>::scores_fn scores_kernel,
+              typename attention_passes<Cache>::values_fn values_kernel,
+              const float *q, const Cache &cache, const float *fresh_keys,
+              const float *fresh_values, int64_t start, float *scores,
+              float *out) {
   constexpr int kHeads = QHeads / KvHeads;
-  if constexpr (T > 1 && kVectorAttention<HeadDim, kHeads, f32_kv>) {
+  if constexpr (T > 1 && kVectorAttention<HeadDim, kHeads, Cache>) {
     attend_tiles<T, HeadDim, QHeads, KvHeads, Window>(
         q, fresh_keys != nullptr, start, out, [&](int kv, int64_t fresh_start) {
-          return kernel_rows<HeadDim, KvHeads, Slots, FreshRows, kHeads>{
+          return kernel_rows<HeadDim, KvHeads, Slots, FreshRows, kHeads, Cache>{
               scores_kernel, values_kernel, cache, fresh_keys, fresh_values, kv,
               fresh_start};
         });

@@ -17,8 +17,12 @@
 // `kv`. GeneratorParams fix the call's shape: `head_dim` (whole vectors of
 // 16), `kv_heads`, `slots`, `fresh_rows` (0: the cache holds every
 // position, and the fresh inputs are not read), `heads` (query heads per
-// call). Built with strict_float, so that no multiply-add is fused and both
-// backends round alike.
+// call), `int8_cache` (the cache's rows are int8 levels with a scale per
+// slot and KV head, an extra input [slots * kv_heads] after `block`: a
+// score is the levels' sum times the K row's scale, a weight is multiplied
+// by the V row's scale before its products, as g4k::key_dot and
+// g4k::value_axpy do; the fresh rows stay f32). Built with strict_float, so
+// that no multiply-add is fused and both backends round alike.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,7 +35,10 @@ using namespace Halide;
 /// g4k::kLanes: dot_pairwise's partial sums.
 constexpr int kLanes = 16;
 
+/// Cache rows: f32, or int8 levels (`int8_cache`, set in configure()).
+using CacheInput = GeneratorInput<Buffer<void, 2>>;
 using RowsInput = GeneratorInput<Buffer<float, 2>>;
+using ScalesInput = GeneratorInput<Buffer<float, 1>>;
 
 /// The shape both passes are specialised to, and the rows they read.
 template <typename T> class AttentionGenerator : public Generator<T> {
@@ -41,30 +48,58 @@ public:
   GeneratorParam<int> slots{"slots", 1};
   GeneratorParam<int> freshRows{"fresh_rows", 0};
   GeneratorParam<int> heads{"heads", 1};
+  GeneratorParam<bool> int8Cache{"int8_cache", false};
 
 protected:
+  /// The cache rows' element type, and an int8 cache's scales (an input
+  /// added after the others).
+  void configureCache(CacheInput &cache, const std::string &scalesName) {
+    cache.set_type(int8Cache ? Int(8) : Float(32));
+    if (int8Cache)
+      scales = this->template add_input<Buffer<float, 1>>(scalesName);
+  }
+
+  /// Whether position p's row comes from the cache.
+  Expr isCached(Expr freshStart, Expr p) const {
+    return int(freshRows) == 0 ? Expr(true) : p < freshStart;
+  }
+
+  /// The scale of position p's cached row (int8_cache) of KV head |kv|.
+  Expr rowScale(Expr kv, Expr p) const {
+    return (*scales)((p % int(slots)) * int(kvHeads) + kv);
+  }
+
   /// Element i of the K or V row of position p (|cache| and |fresh| are
-  /// [rows][kv_heads * head_dim]) of KV head |kv|.
-  Expr rowElement(const RowsInput &cache, const RowsInput &fresh, Expr kv,
+  /// [rows][kv_heads * head_dim]) of KV head |kv|, as a float (an int8
+  /// cache's level as it is).
+  Expr rowElement(const CacheInput &cache, const RowsInput &fresh, Expr kv,
                   Expr freshStart, Expr i, Expr p) const {
     Expr column = kv * int(headDim) + i;
-    Expr cached = cache(column, p % int(slots));
+    Expr cached = cast<float>(cache(column, p % int(slots)));
     if (int(freshRows) == 0)
       return cached;
     return select(p < freshStart, cached,
                   fresh(column, clamp(p - freshStart, 0, int(freshRows) - 1)));
   }
 
-  /// Fixes the cache's and fresh rows' layout; |fresh| may be a stand-in
-  /// without fresh rows.
-  void describeRows(RowsInput &cache, RowsInput &fresh) const {
+  /// Fixes the cache's, its scales' and the fresh rows' layout; |fresh| may
+  /// be a stand-in without fresh rows.
+  void describeRows(CacheInput &cache, RowsInput &fresh) const {
     const int row = int(kvHeads) * int(headDim);
     cache.dim(0).set_bounds(0, row).set_stride(1);
     cache.dim(1).set_bounds(0, int(slots)).set_stride(row);
     fresh.dim(0).set_stride(1);
     cache.set_estimates({{0, row}, {0, int(slots)}});
     fresh.set_estimates({{0, row}, {0, std::max(int(freshRows), 1)}});
+    if (scales) {
+      const int count = int(slots) * int(kvHeads);
+      scales->dim(0).set_bounds(0, count).set_stride(1);
+      scales->set_estimates({{0, count}});
+    }
   }
+
+  /// An int8 cache's scales, [slots * kv_heads]; null for an f32 cache.
+  ScalesInput *scales = nullptr;
 
   /// A shape g4c never asks for: the generator stops, naming it.
   void checkShape() const {
@@ -81,12 +116,15 @@ class AttentionScoresGenerator
     : public AttentionGenerator<AttentionScoresGenerator> {
 public:
   Input<Buffer<float, 2>> q{"q"};             // [heads][head_dim]
-  Input<Buffer<float, 2>> keys{"keys"};       // [slots][kv_heads * head_dim]
+  Input<Buffer<void, 2>> keys{"keys"};        // [slots][kv_heads * head_dim]
   Input<Buffer<float, 2>> freshKeys{"fresh"}; // [fresh_rows][...]
   Input<int> kv{"kv"};
   Input<int> freshStart{"fresh_start"};
-  Input<int> block{"block"};                 // the first position
+  Input<int> block{"block"}; // the first position
+  // int8_cache: Input<Buffer<float, 1>> key_scales, added here.
   Output<Buffer<float, 2>> scores{"scores"}; // [heads][count], rows strided
+
+  void configure() { configureCache(keys, "key_scales"); }
 
   void generate() {
     checkShape();
@@ -102,7 +140,10 @@ public:
     for (int width = kLanes / 2; width > 0; width /= 2)
       for (int l = 0; l < width; ++l)
         sums[l] = sums[l] + sums[l + width];
-    scores(n, g) = sums[0];
+    Expr p = block + n;
+    scores(n, g) = int8Cache ? select(isCached(freshStart, p),
+                                      sums[0] * rowScale(kv, p), sums[0])
+                             : sums[0];
   }
 
   void schedule() {
@@ -133,21 +174,28 @@ class AttentionValuesGenerator
     : public AttentionGenerator<AttentionValuesGenerator> {
 public:
   Input<Buffer<float, 2>> weights{"weights"}; // [heads][count], strided
-  Input<Buffer<float, 2>> values{"values"};   // [slots][kv_heads * head_dim]
+  Input<Buffer<void, 2>> values{"values"};    // [slots][kv_heads * head_dim]
   Input<Buffer<float, 2>> freshValues{"fresh"};
   Input<int> kv{"kv"};
   Input<int> freshStart{"fresh_start"};
   Input<int> block{"block"};
   Input<Buffer<float, 2>> sumsIn{"sums_in"}; // [heads][head_dim]
-  Output<Buffer<float, 2>> sums{"sums"};     // the same memory
+  // int8_cache: Input<Buffer<float, 1>> value_scales, added here.
+  Output<Buffer<float, 2>> sums{"sums"}; // the same memory as sums_in
+
+  void configure() { configureCache(values, "value_scales"); }
 
   void generate() {
     checkShape();
     position = RDom(0, weights.dim(0).extent(), "position");
+    Expr p = block + position;
+    Expr weight = weights(position, g);
+    if (int8Cache)
+      weight =
+          select(isCached(freshStart, p), weight * rowScale(kv, p), weight);
     total(i, g) = sumsIn(i, g);
-    total(i, g) = total(i, g) + weights(position, g) *
-                                    rowElement(values, freshValues, kv,
-                                               freshStart, i, block + position);
+    total(i, g) = total(i, g) + weight * rowElement(values, freshValues, kv,
+                                                    freshStart, i, p);
     sums(i, g) = total(i, g);
   }
 

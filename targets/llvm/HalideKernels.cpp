@@ -385,10 +385,11 @@ pleCombine(const KernelCall &call,
   return kernel;
 }
 
-/// attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(q, f32 cache,
-/// fresh K, fresh V, start, scores, out): g4k::halide::attend_tokens (the
-/// C++ backend's token tiles or split of the pool, and attend_blocks'
-/// softmax) around g4c_attention_scores and g4c_attention_values.
+/// attend_tokens<T, HeadDim, QHeads, KvHeads, Slots, Window>(q, cache,
+/// fresh K, fresh V, start, scores, out) over an f32 or an int8 cache:
+/// g4k::halide::attend_tokens (the C++ backend's token tiles or split of the
+/// pool, and attend_blocks' softmax) around g4c_attention_scores and
+/// g4c_attention_values.
 std::optional<HalideKernel>
 attention(const KernelCall &call,
           llvm::function_ref<std::string(mlir::Value)> nameOf,
@@ -397,8 +398,12 @@ attention(const KernelCall &call,
                        &freshKeys = call.arguments[2],
                        &freshValues = call.arguments[3],
                        &scores = call.arguments[5], &out = call.arguments[6];
-  if (cache.kind != Kind::Cache || cache.literal != "g4k::f32_kv" ||
-      cache.parts.size() != 2 || call.arguments[4].kind != Kind::Start)
+  const bool int8Cache = cache.literal == "g4k::q8_kv";
+  if (cache.kind != Kind::Cache ||
+      !(int8Cache
+            ? cache.parts.size() == 4
+            : cache.literal == "g4k::f32_kv" && cache.parts.size() == 2) ||
+      call.arguments[4].kind != Kind::Start)
     return std::nullopt;
   for (const KernelArgument *buffer :
        {&q, &freshKeys, &freshValues, &scores, &out})
@@ -434,26 +439,44 @@ attention(const KernelCall &call,
                        llvm::formatv("slots={0}", slots).str(),
                        llvm::formatv("fresh_rows={0}", freshRows).str(),
                        llvm::formatv("heads={0}", heads).str()};
+    if (int8Cache)
+      function.params.push_back("int8_cache=true");
     // The sums round as g4k's (no fused multiply-adds).
     function.targetFeatures = "strict_float";
+    // An int8 cache's scales come after |block| (g4k::halide's
+    // attention_*_fn).
+    const char *scalesParameter = !int8Cache ? ""
+                                  : pass == "scores"
+                                      ? " halide_buffer_t *key_scales,"
+                                      : " halide_buffer_t *value_scales,";
     function.declaration =
         pass == "scores"
-            ? "extern \"C\" int @FUNCTION@(halide_buffer_t *q, "
-              "halide_buffer_t *keys, halide_buffer_t *fresh, int kv, int "
-              "fresh_start, int block, halide_buffer_t *scores);"
-            : "extern \"C\" int @FUNCTION@(halide_buffer_t *weights, "
-              "halide_buffer_t *values, halide_buffer_t *fresh, int kv, int "
-              "fresh_start, int block, halide_buffer_t *sums_in, "
-              "halide_buffer_t *sums);";
+            ? llvm::formatv("extern \"C\" int @FUNCTION@(halide_buffer_t *q, "
+                            "halide_buffer_t *keys, halide_buffer_t *fresh, "
+                            "int kv, int fresh_start, int block,{0} "
+                            "halide_buffer_t *scores);",
+                            scalesParameter)
+                  .str()
+            : llvm::formatv("extern \"C\" int @FUNCTION@(halide_buffer_t "
+                            "*weights, halide_buffer_t *values, "
+                            "halide_buffer_t *fresh, int kv, int fresh_start, "
+                            "int block, halide_buffer_t *sums_in,{0} "
+                            "halide_buffer_t *sums);",
+                            scalesParameter)
+                  .str();
   }
+  std::string cacheParts =
+      nameOf(cache.parts[0]) + ", " + nameOf(cache.parts[1]);
+  if (int8Cache)
+    cacheParts += ", " + nameOf(cache.parts[2]) + ", " + nameOf(cache.parts[3]);
   kernel.body = llvm::formatv(
       "  G4K_PROFILE_KERNEL(\"attend_tokens (halide)\");\n"
-      "  const g4k::f32_kv cache{{{0}, {1}};\n"
+      "  const {0} cache{{{1}};\n"
       "  g4k::halide::attend_tokens<{2}, {3}, {4}, {5}, {6}, {7}, {8}>(\n"
       "      @FUNCTION@, @FUNCTION1@, {9}, cache, {10}, {11}, start, {12}, "
       "{13});\n",
-      nameOf(cache.parts[0]), nameOf(cache.parts[1]), tokens, headDim,
-      queryHeads, kvHeads, slots, window, freshRows, nameOf(q.buffer),
+      cache.literal, cacheParts, tokens, headDim, queryHeads, kvHeads, slots,
+      window, freshRows, nameOf(q.buffer),
       fresh ? nameOf(freshKeys.buffer) : "nullptr",
       fresh ? nameOf(freshValues.buffer) : "nullptr", nameOf(scores.buffer),
       nameOf(out.buffer));

@@ -24,11 +24,12 @@ mkdir -p "$work"
 "$g4c" make-checkpoint --preset "$preset" --seed 5 --out "$work/ckpt" >/dev/null
 # Chunk 3 against a window of 4: prefill chunks, ring wrap, decode.
 # $PREFILL_CHUNK (default 3) sets another chunk (16: the products' kernels
-# for 16 tokens and more).
+# for 16 tokens and more); $KV_CACHE (default f32) both backends' KV caches
+# (int8: the Halide attention passes over int8 rows).
 chunk=${PREFILL_CHUNK:-3}
 compile() { # BACKEND OUT
-  local flags=()
-  [ "$1" = obj ] && flags=("${obj_flags[@]}")
+  local flags=(--kv-cache "${KV_CACHE:-f32}")
+  [ "$1" = obj ] && flags+=("${obj_flags[@]}")
   "$g4c" compile "$work/ckpt" -o "$2" --backend "$1" --weights "$weights" \
     --prefill-chunk "$chunk" --context 64 --name tiny "${flags[@]}" >/dev/null
 }

@@ -5,14 +5,18 @@
 // written from the architecture document to float accuracy, and
 // g4k::attend_heads (the C++ backend's) bit for bit: the object backend
 // swaps one for the other. Over a ring cache with fresh rows, and over a
-// linear cache of every position; in one block and in several (the
-// running maximum rescales the sums).
+// linear cache of every position, f32 and int8 caches; in one block and in
+// several (the running maximum rescales the sums).
 //
 //===----------------------------------------------------------------------===//
 
+#include "g4c_attention_scores_linear8_host.h"
 #include "g4c_attention_scores_linear_host.h"
+#include "g4c_attention_scores_ring8_host.h"
 #include "g4c_attention_scores_ring_host.h"
+#include "g4c_attention_values_linear8_host.h"
 #include "g4c_attention_values_linear_host.h"
+#include "g4c_attention_values_ring8_host.h"
 #include "g4c_attention_values_ring_host.h"
 
 #include "g4k.h"
@@ -20,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -51,6 +56,54 @@ Rows randomRows(size_t queries, std::mt19937 &rng) {
               randomValues(kFresh * kRow, rng, 2.0f),
               randomValues(kFresh * kRow, rng, 2.0f)};
 }
+
+/// An int8 cache of |rows|' cache rows: each row of HeadDim values (a slot's
+/// KV head) as levels with its own scale (absmax / 127, rounded to
+/// nearest), as g4k::kv_store_q8 stores it; |rows|' keys and values become
+/// the values the levels stand for (scale x level), which the oracle reads.
+struct Int8Rows {
+  std::vector<int8_t> k, v;
+  std::vector<float> kScales, vScales;
+};
+
+Int8Rows quantiseCache(Rows &rows, int headDim) {
+  Int8Rows int8;
+  auto quantise = [&](std::vector<float> &values, std::vector<int8_t> &levels,
+                      std::vector<float> &scales) {
+    levels.resize(values.size());
+    for (size_t row = 0; row < values.size() / headDim; ++row) {
+      float *x = &values[row * headDim];
+      float absmax = 0;
+      for (int i = 0; i < headDim; ++i)
+        absmax = std::max(absmax, std::fabs(x[i]));
+      const float scale = absmax / 127;
+      scales.push_back(scale);
+      for (int i = 0; i < headDim; ++i) {
+        const int8_t level = int8_t(std::lround(x[i] / scale));
+        levels[row * headDim + i] = level;
+        x[i] = scale * float(level);
+      }
+    }
+  };
+  quantise(rows.keys, int8.k, int8.kScales);
+  quantise(rows.values, int8.v, int8.vScales);
+  return int8;
+}
+
+/// The cache the kernels read: |rows|' f32 rows, or |int8|'s.
+template <typename Cache>
+Cache cacheOf(const Rows &rows, const Int8Rows &int8) {
+  if constexpr (std::is_same<Cache, g4k::q8_kv>::value)
+    return {int8.k.data(), int8.v.data(), int8.kScales.data(),
+            int8.vScales.data()};
+  else
+    return {rows.keys.data(), rows.values.data()};
+}
+
+template <typename Cache>
+using ScoresFn = typename g4k::halide::attention_passes<Cache>::scores_fn;
+template <typename Cache>
+using ValuesFn = typename g4k::halide::attention_passes<Cache>::values_fn;
 
 /// softmax(q_g . K_p) . V_p over p in [first, last] in double, the rows
 /// found as the kernels find them.
@@ -89,18 +142,21 @@ std::vector<double> referenceAttention(const Rows &rows, int heads, int kv,
 }
 
 /// One call of Heads query heads reading KV head |kv|, scratch for |room|
-/// scores, through Halide and through g4k.
-template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads>
-void checkAttention(g4k::halide::attention_scores_fn scoresKernel,
-                    g4k::halide::attention_values_fn valuesKernel, int kv,
-                    int freshStart, int first, int last, int room) {
+/// scores, through Halide and through g4k, over an f32 or an int8 cache.
+template <int HeadDim, int KvHeads, int Slots, int FreshRows, int Heads,
+          typename Cache = g4k::f32_kv>
+void checkAttention(ScoresFn<Cache> scoresKernel, ValuesFn<Cache> valuesKernel,
+                    int kv, int freshStart, int first, int last, int room) {
   SCOPED_TRACE(testing::Message()
                << "kv " << kv << " positions " << first << ".." << last
                << " fresh from " << freshStart << " room " << room);
   std::mt19937 rng(first * 100 + last + room);
-  const Rows rows =
+  Rows rows =
       randomRows<HeadDim, KvHeads, Slots, FreshRows>(Heads * HeadDim, rng);
-  const g4k::f32_kv cache{rows.keys.data(), rows.values.data()};
+  const Int8Rows int8 = std::is_same<Cache, g4k::q8_kv>::value
+                            ? quantiseCache(rows, HeadDim)
+                            : Int8Rows{};
+  const Cache cache = cacheOf<Cache>(rows, int8);
   const float *freshKeys = FreshRows ? rows.freshKeys.data() : nullptr;
   const float *freshValues = FreshRows ? rows.freshValues.data() : nullptr;
   std::vector<float> scratch(room), generated(Heads * HeadDim, -1.0f),
@@ -154,15 +210,18 @@ TEST(AttentionKernel, LinearCacheOfEveryPosition) {
 /// double oracle for each token's window, and against g4k::attend_tokens
 /// bit for bit.
 template <int T, int HeadDim, int QHeads, int KvHeads, int Slots, int Window,
-          int FreshRows>
-void checkTokens(g4k::halide::attention_scores_fn scoresKernel,
-                 g4k::halide::attention_values_fn valuesKernel, int start) {
+          int FreshRows, typename Cache = g4k::f32_kv>
+void checkTokens(ScoresFn<Cache> scoresKernel, ValuesFn<Cache> valuesKernel,
+                 int start) {
   SCOPED_TRACE(testing::Message() << T << " tokens from " << start);
   constexpr int kGroup = QHeads / KvHeads;
   std::mt19937 rng(start);
-  const Rows rows =
+  Rows rows =
       randomRows<HeadDim, KvHeads, Slots, FreshRows>(T * QHeads * HeadDim, rng);
-  const g4k::f32_kv cache{rows.keys.data(), rows.values.data()};
+  const Int8Rows int8 = std::is_same<Cache, g4k::q8_kv>::value
+                            ? quantiseCache(rows, HeadDim)
+                            : Int8Rows{};
+  const Cache cache = cacheOf<Cache>(rows, int8);
   const float *freshKeys = FreshRows ? rows.freshKeys.data() : nullptr;
   const float *freshValues = FreshRows ? rows.freshValues.data() : nullptr;
   std::vector<float> scratch(Slots + T), generated(rows.q.size(), -1.0f),
@@ -208,6 +267,28 @@ TEST(AttentionKernel, TokenTilesThroughThePasses) {
                                     g4c_attention_values_ring_host, 10);
   checkTokens<5, 16, 4, 1, 40, 0, 0>(g4c_attention_scores_linear_host,
                                      g4c_attention_values_linear_host, 30);
+}
+
+// The same shapes over int8 caches (int8_cache=true): the levels widened,
+// each score times its K row's scale, each weight times its V row's scale,
+// as g4k's loops (targets/halide/CMakeLists.txt: ring8, linear8).
+TEST(AttentionKernel, Int8Caches) {
+  using g4k::q8_kv;
+  for (int room : {6, 2, 200})
+    checkAttention<32, 2, 8, 3, 2, q8_kv>(g4c_attention_scores_ring8_host,
+                                          g4c_attention_values_ring8_host, 1,
+                                          10, 6, 12, room);
+  checkAttention<32, 2, 8, 3, 2, q8_kv>(g4c_attention_scores_ring8_host,
+                                        g4c_attention_values_ring8_host, 0, 30,
+                                        22, 29, 8);
+  for (int room : {28, 4})
+    checkAttention<16, 1, 40, 0, 4, q8_kv>(g4c_attention_scores_linear8_host,
+                                           g4c_attention_values_linear8_host, 0,
+                                           30, 0, 29, room);
+  checkTokens<3, 32, 4, 2, 8, 7, 3, q8_kv>(g4c_attention_scores_ring8_host,
+                                           g4c_attention_values_ring8_host, 10);
+  checkTokens<5, 16, 4, 1, 40, 0, 0, q8_kv>(
+      g4c_attention_scores_linear8_host, g4c_attention_values_linear8_host, 30);
 }
 
 } // namespace
