@@ -1208,18 +1208,20 @@ struct cache_rows {
 
   /// The cache's row index of position p < fresh_start (scales: one a row).
   int64_t cached(int64_t p) const { return (p % Slots) * KvHeads + kv; }
+  /// Position p's row (p < fresh_start) of the cache's K or V |rows|, and
+  /// (p >= fresh_start) of the fresh ones.
+  const element *cached_row(const element *rows, int64_t p) const {
+    return rows + cached(p) * HeadDim;
+  }
   const float *fresh(const float *rows, int64_t p) const {
     return rows + (p - fresh_start) * kRow + kv * HeadDim;
   }
-  const void *key_row(int64_t p) const {
+  /// Position p's K or V row, of either kind (what the prefetches ask for).
+  const void *any_row(const element *cached_rows, const float *fresh_rows,
+                      int64_t p) const {
     return p < fresh_start
-               ? static_cast<const void *>(cache.k + cached(p) * HeadDim)
-               : fresh(fresh_keys, p);
-  }
-  const void *value_row(int64_t p) const {
-    return p < fresh_start
-               ? static_cast<const void *>(cache.v + cached(p) * HeadDim)
-               : fresh(fresh_values, p);
+               ? static_cast<const void *>(cached_row(cached_rows, p))
+               : fresh(fresh_rows, p);
   }
   /// Positions [block, block + count) as the cached part, then the fresh
   /// one: part(first, count, fresh) for each that is not empty.
@@ -1248,7 +1250,7 @@ struct cache_rows {
         if constexpr (kFresh)
           return fresh(fresh_keys, p);
         else
-          return cache.k + cached(p) * HeadDim;
+          return cached_row(cache.k, p);
       };
       float *part_scores = scores + (first - block);
       part_key_scores<Heads, K>(q, first, n_part, last, part_scores, stride,
@@ -1279,8 +1281,9 @@ struct cache_rows {
         keys[j] = key(p);
         // The K row kAhead positions on, and this V row, which value_rows
         // reads once the block's scores are done.
-        prefetch_bytes<kKeyBytes>(key_row(ahead <= last ? ahead : last));
-        prefetch_bytes<kKeyBytes>(value_row(p));
+        prefetch_bytes<kKeyBytes>(
+            any_row(cache.k, fresh_keys, ahead <= last ? ahead : last));
+        prefetch_bytes<kKeyBytes>(any_row(cache.v, fresh_values, p));
       }
       g4k::key_scores<HeadDim, Heads, kPositions>(q, keys, scores + n, stride);
     }
@@ -1304,7 +1307,7 @@ struct cache_rows {
       } else {
         g4k::value_rows<HeadDim, Heads>(
             part_weights, stride, n_part,
-            [&](int64_t n) { return cache.v + cached(first + n) * HeadDim; },
+            [&](int64_t n) { return cached_row(cache.v, first + n); },
             [&](float w, int64_t n) {
               return rows::weight(cache, cached(first + n), w);
             },

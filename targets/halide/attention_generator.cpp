@@ -78,7 +78,7 @@ protected:
     Expr cached = cast<float>(cache(column, p % int(slots)));
     if (int(freshRows) == 0)
       return cached;
-    return select(p < freshStart, cached,
+    return select(isCached(freshStart, p), cached,
                   fresh(column, clamp(p - freshStart, 0, int(freshRows) - 1)));
   }
 

@@ -465,10 +465,8 @@ attention(const KernelCall &call,
                             scalesParameter)
                   .str();
   }
-  std::string cacheParts =
-      nameOf(cache.parts[0]) + ", " + nameOf(cache.parts[1]);
-  if (int8Cache)
-    cacheParts += ", " + nameOf(cache.parts[2]) + ", " + nameOf(cache.parts[3]);
+  const std::string cacheParts =
+      llvm::join(llvm::map_range(cache.parts, nameOf), ", ");
   kernel.body = llvm::formatv(
       "  G4K_PROFILE_KERNEL(\"attend_tokens (halide)\");\n"
       "  const {0} cache{{{1}};\n"
